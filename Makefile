@@ -1,0 +1,51 @@
+# SecureStreams — build, test, demo and benchmarks.
+#
+#   make demo    two identities, an IK handshake and one message each way
+#   make test    the whole test suite (installs libsodium/libuv when missing)
+#   make bench   crypto benchmarks, as ratios against raw libsodium measured in the same run
+#
+# Every target first makes sure the system libraries are there: when
+# `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and
+# libuv1-dev with apt-get (as root, else through sudo).
+
+SWIFT       ?= swift
+SWIFT_FLAGS ?=
+APT_PACKAGES = libsodium-dev libuv1-dev pkg-config
+VECTORS     ?= $(wildcard ../shared/vectors/noise/*.json)
+
+.PHONY: all build demo test bench deps clean
+
+all: build
+
+deps:
+	@if pkg-config --exists libsodium libuv 2>/dev/null; then \
+		exit 0; \
+	fi; \
+	echo "SecureStreams needs libsodium and libuv; installing $(APT_PACKAGES) with apt-get"; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; \
+	else echo "error: libsodium-dev and libuv1-dev are missing, and this user is not root and has no sudo."; \
+	     echo "       Install them with your package manager (Debian: apt-get install $(APT_PACKAGES))."; exit 1; fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+		echo "error: no apt-get here; install libsodium (>= 1.0.18) and libuv (>= 1.44) development files with your package manager."; exit 1; \
+	fi; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES) || { \
+		echo "error: apt-get could not install $(APT_PACKAGES)."; exit 1; }; \
+	pkg-config --exists libsodium libuv || { echo "error: libsodium/libuv still not found by pkg-config after installing."; exit 1; }
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS)
+
+demo: deps
+	$(SWIFT) run $(SWIFT_FLAGS) sss demo
+
+test: deps
+	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
+
+bench: deps
+	cd Benchmarks && $(SWIFT) run -c release $(SWIFT_FLAGS) SecureStreamsBenchmarks
+
+clean:
+	rm -rf .build Benchmarks/.build Fuzz/.build

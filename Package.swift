@@ -1,0 +1,70 @@
+// swift-tools-version: 6.0
+//
+// SecureStreams: structured secure streams over UDP.
+//
+// Dependency direction: sss → SecureStreams → SecureStreamsCore → CSodium.
+// The core is sans-IO: it imports neither Foundation nor any driver.
+// Fuzz targets and benchmarks are separate packages (Fuzz/, Benchmarks/)
+// depending on this one by path, so their flags never reach this build.
+import PackageDescription
+
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "SecureStreams",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SecureStreamsCore", targets: ["SecureStreamsCore"]),
+        .library(name: "SecureStreams", targets: ["SecureStreams"]),
+        .executable(name: "sss", targets: ["sss"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CSodium",
+            pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"])]
+        ),
+        .systemLibrary(
+            name: "CLibUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .target(
+            name: "SecureStreamsCore",
+            dependencies: ["CSodium"],
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "SecureStreams",
+            dependencies: ["SecureStreamsCore"],
+            swiftSettings: strictness
+        ),
+        .executableTarget(
+            name: "sss",
+            dependencies: [
+                "SecureStreams",
+                "SecureStreamsCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "SecureStreamsCoreTests",
+            dependencies: ["SecureStreamsCore"],
+            exclude: ["Vectors"],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "SecureStreamsTests",
+            dependencies: ["SecureStreams", "SecureStreamsCore"],
+            swiftSettings: strictness
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,4 @@
+#ifndef SECURESTREAMS_CLIBUV_SHIM_H
+#define SECURESTREAMS_CLIBUV_SHIM_H
+#include <uv.h>
+#endif

@@ -1,0 +1,4 @@
+#ifndef SECURESTREAMS_CSODIUM_SHIM_H
+#define SECURESTREAMS_CSODIUM_SHIM_H
+#include <sodium.h>
+#endif

@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// `sss`: the SecureStreams command-line tool.
+@main
+struct SSS: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sss",
+        abstract: "Structured secure streams over UDP.",
+        subcommands: [
+        ]
+    )
+}
