@@ -7,6 +7,7 @@ struct SSS: ParsableCommand {
         commandName: "sss",
         abstract: "Structured secure streams over UDP.",
         subcommands: [
+            Vectors.self,
         ]
     )
 }
