@@ -117,14 +117,15 @@ public enum NoiseVectors {
                 let read: [UInt8]
                 if sender == .initiator {
                     written = try initiator.writeMessage(payload: payload, using: &noRandom)
+                    try checkNoDraw(noRandom, where_, sender)
                     try check(written, expected, "\(where_): ciphertext")
                     read = try responder.readMessage(written)
                 } else {
                     written = try responder.writeMessage(payload: payload, using: &noRandom)
+                    try checkNoDraw(noRandom, where_, sender)
                     try check(written, expected, "\(where_): ciphertext")
                     read = try initiator.readMessage(written)
                 }
-                if noRandom.wasUsed { throw Failure(reason: "\(where_): the vector gives no ephemeral key for the \(sender)") }
                 try check(read, payload, "\(where_): decrypted payload")
                 if initiator.isComplete != responder.isComplete {
                     throw Failure(reason: "\(where_): the two sides disagree on completion")
@@ -177,6 +178,10 @@ public enum NoiseVectors {
             remoteStatic: remote,
             presharedKeys: psks,
             ephemeral: try key(initiator ? v.initEphemeral : v.respEphemeral, "ephemeral"))
+    }
+
+    private static func checkNoDraw(_ random: RefusingRandom, _ where_: String, _ sender: Side) throws {
+        if random.wasUsed { throw Failure(reason: "\(where_): the vector gives no ephemeral key for the \(sender)") }
     }
 
     private static func hex(_ text: String, _ field: String) throws -> [UInt8] {
