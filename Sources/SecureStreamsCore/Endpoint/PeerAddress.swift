@@ -1,0 +1,77 @@
+/// A UDP address: IPv4 or IPv6 bytes and a port, held inline.
+///
+/// The core never touches `sockaddr`: drivers convert at their edge.
+/// Hashable by content, so it can key tables without allocating.
+public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
+    public enum Family: UInt8, Hashable, Sendable { case ipv4 = 4, ipv6 = 6 }
+
+    public let family: Family
+    /// The address bytes, big-endian; for IPv4 only `high`'s top 32 bits are used.
+    private let high: UInt64
+    private let low: UInt64
+    public let port: UInt16
+
+    /// An IPv4 address from its four octets.
+    public init(ipv4 a: UInt8, _ b: UInt8, _ c: UInt8, _ d: UInt8, port: UInt16) {
+        family = .ipv4
+        high = UInt64(a) << 56 | UInt64(b) << 48 | UInt64(c) << 40 | UInt64(d) << 32
+        low = 0
+        self.port = port
+    }
+
+    /// An address from 4 (IPv4) or 16 (IPv6) bytes in network order; `nil` otherwise.
+    public init?(ipBytes: some ContiguousBytes, port: UInt16) {
+        guard let parsed: (Family, UInt64, UInt64) = ipBytes.withUnsafeBytes({ raw in
+            func word(_ slice: Slice<UnsafeRawBufferPointer>) -> UInt64 { slice.reduce(0) { $0 << 8 | UInt64($1) } }
+            switch raw.count {
+            case 4: return (.ipv4, word(raw[0..<4]) << 32, 0)
+            case 16: return (.ipv6, word(raw[0..<8]), word(raw[8..<16]))
+            default: return nil
+            }
+        }) else { return nil }
+        (family, high, low) = parsed
+        self.port = port
+    }
+
+    /// The address bytes (4 or 16) in network order.
+    public var ipBytes: [UInt8] {
+        let all = withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
+        return family == .ipv4 ? Array(all[0..<4]) : all
+    }
+
+    /// IP bytes ‖ port (big-endian): what cookies and rate limits key on.
+    public var canonicalBytes: [UInt8] {
+        ipBytes + [UInt8(port >> 8), UInt8(port & 0xff)]
+    }
+
+    public var description: String {
+        let bytes = ipBytes
+        switch family {
+        case .ipv4:
+            return bytes.map { String($0) }.joined(separator: ".") + ":\(port)"
+        case .ipv6:
+            var groups: [String] = []
+            for i in stride(from: 0, to: 16, by: 2) {
+                groups.append(String(UInt16(bytes[i]) << 8 | UInt16(bytes[i + 1]), radix: 16))
+            }
+            return "[" + groups.joined(separator: ":") + "]:\(port)"
+        }
+    }
+}
+
+/// A datagram the core wants sent: the driver sends `buffer[0..<count]` to `destination`.
+///
+/// When `segmentSize` is set and smaller than `count`, the buffer holds
+/// several datagrams of `segmentSize` bytes (the last may be shorter) for the
+/// same destination, ready for UDP GSO or a `sendmmsg` batch.
+public struct Transmit: Hashable, Sendable {
+    public var destination: PeerAddress
+    public var count: Int
+    public var segmentSize: Int?
+
+    public init(destination: PeerAddress, count: Int, segmentSize: Int? = nil) {
+        self.destination = destination
+        self.count = count
+        self.segmentSize = segmentSize
+    }
+}
