@@ -7,6 +7,8 @@ struct SSS: ParsableCommand {
         commandName: "sss",
         abstract: "Structured secure streams over UDP.",
         subcommands: [
+            Keygen.self,
+            ID.self,
         ]
     )
 }
