@@ -63,6 +63,7 @@ let package = Package(
         .testTarget(
             name: "SecureStreamsTests",
             dependencies: ["SecureStreams", "SecureStreamsCore"],
+            exclude: ["Fixtures"],
             swiftSettings: strictness
         ),
     ],

@@ -7,7 +7,10 @@ struct SSS: ParsableCommand {
         commandName: "sss",
         abstract: "Structured secure streams over UDP.",
         subcommands: [
+            Keygen.self,
+            ID.self,
             Vectors.self,
+            Demo.self,
         ]
     )
 }
