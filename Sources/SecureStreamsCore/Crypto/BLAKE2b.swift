@@ -80,7 +80,9 @@ public enum HMACBLAKE2b {
     public static let outputCount = 64
 
     /// Computes HMAC-BLAKE2b-512 of the concatenation of `parts` under `key`
-    /// into `output` (64 bytes). No heap allocation.
+    /// into `output` (64 bytes). Allocates only the two hash states (libsodium's
+    /// state is a 64-byte-aligned struct Swift cannot hold inline); HMAC runs
+    /// per handshake, never per packet.
     public static func authenticate(
         key: UnsafeRawBufferPointer,
         parts: UnsafeRawBufferPointer...,
