@@ -1,0 +1,46 @@
+/// Sixteen bytes held inline: the `mac1` and `mac2` fields of an Initiation
+/// (PROTOCOL.md §3.1, BLAKE2b-128 outputs) and other 128-bit wire values.
+///
+/// Like ``Bytes32``, a value type with no heap storage (STYLE.md §3: fixed-size
+/// values inline), so parsing a header that carries two MACs allocates nothing.
+public struct Bytes16: Hashable, Sendable, ContiguousBytes {
+    public static let count = 16
+    private var storage: (UInt64, UInt64) = (0, 0)
+
+    /// All zero: the `mac2` of an initiator that holds no cookie.
+    public init() {}
+
+    /// Copies exactly 16 bytes; `nil` for any other length.
+    public init?(_ bytes: some ContiguousBytes) {
+        let ok: Bool = bytes.withUnsafeBytes { source in
+            guard source.count == Self.count else { return false }
+            Swift.withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: source) }
+            return true
+        }
+        if !ok { return nil }
+    }
+
+    public static let zero = Bytes16()
+
+    public var isZero: Bool { storage.0 == 0 && storage.1 == 0 }
+
+    public func withUnsafeBytes<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        var copy = storage
+        return try Swift.withUnsafeBytes(of: &copy) { (buffer) throws(E) in try body(buffer) }
+    }
+
+    public var bytes: [UInt8] { withUnsafeBytes { Array($0) } }
+
+    public static func == (lhs: Bytes16, rhs: Bytes16) -> Bool {
+        lhs.storage.0 == rhs.storage.0 && lhs.storage.1 == rhs.storage.1
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(storage.0)
+        hasher.combine(storage.1)
+    }
+}
+
+extension Bytes16: CustomStringConvertible {
+    public var description: String { Hex.encode(self) }
+}
