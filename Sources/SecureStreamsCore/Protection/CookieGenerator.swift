@@ -92,7 +92,7 @@ struct CookieGenerator: Sendable {
         for index in 0..<ConnectionID.count {
             cid = cid << 8 | UInt64(initiation[InitiationLayout.senderCIDOffset + index])
         }
-        return CookiePacket.seal(
+        return CookieSealing.seal(
             cookie: cookie(for: address),
             initiatorCID: ConnectionID(rawValue: cid),
             initiationMAC1: HandshakeMACs.mac1Field(of: initiation),

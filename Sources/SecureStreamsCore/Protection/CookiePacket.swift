@@ -21,7 +21,7 @@
 /// Both directions go through the crypto layer's array-based XChaCha20
 /// functions and allocate a few small arrays; Cookie packets are sent at most
 /// once per Initiation and never on the Data path.
-enum CookiePacket {
+enum CookieSealing {
     /// Writes a Cookie packet into `buffer` (responder).
     /// - Returns: the length, 66.
     /// - Precondition: `buffer.count >= 66`.
@@ -51,7 +51,7 @@ enum CookiePacket {
                 key: macs.cookiePacketKey, nonce: nonce, associatedData: initiationMAC1, plaintext: cookie.bytes)
         } catch {
             // 32-byte key and 24-byte nonce by construction.
-            preconditionFailure("CookiePacket.seal: \(error)")
+            preconditionFailure("CookieSealing.seal: \(error)")
         }
         sealed.withUnsafeBytes { source in
             UnsafeMutableRawBufferPointer(rebasing: buffer[Layout.sealedCookieOffset..<Layout.count])

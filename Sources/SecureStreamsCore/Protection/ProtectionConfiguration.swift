@@ -36,18 +36,6 @@ public struct ProtectionConfiguration: Sendable, Equatable {
     }
 }
 
-/// The key phase of one direction (PROTOCOL.md §5.3): "Each direction has a
-/// key phase, starting at 0"; the low bit of a Data packet's type byte.
-enum KeyPhase: UInt8, Sendable, Hashable, CustomStringConvertible {
-    case zero = 0
-    case one = 1
-
-    /// The other phase: what a key update moves to.
-    var flipped: KeyPhase { self == .zero ? .one : .zero }
-
-    var description: String { "phase \(rawValue)" }
-}
-
 /// The AEAD usage limits of RFC 9001 §6.6, which bound how much one key may
 /// be used before the cipher's security margin is spent.
 extension AEADAlgorithm {

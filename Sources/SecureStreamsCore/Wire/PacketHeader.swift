@@ -125,7 +125,7 @@ package enum PacketType: UInt8, Sendable, CaseIterable {
 /// The key phase bit of a Data packet (PROTOCOL.md §5.3): which of the two
 /// live keys of a direction protects it. Starts at ``zero``; each key update
 /// flips it.
-package enum KeyPhase: UInt8, Sendable, Hashable, CaseIterable {
+package enum KeyPhase: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case zero = 0
     case one = 1
 
@@ -136,4 +136,6 @@ package enum KeyPhase: UInt8, Sendable, Hashable, CaseIterable {
         case .one: .zero
         }
     }
+
+    package var description: String { "phase \(rawValue)" }
 }

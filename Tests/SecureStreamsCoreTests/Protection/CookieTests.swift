@@ -110,7 +110,7 @@ extension ProtectionTests {
             #expect(packet[0] == 0x01 && packet[1] == 0x04)
             #expect(Array(packet[2..<10]) == Array(initiation[3..<11]))
             #expect(packet.count < initiation.count)
-            #expect(packet.withUnsafeBytes { CookiePacket.destinationCID(of: $0) } == ConnectionID(initiation[3..<11]))
+            #expect(packet.withUnsafeBytes { CookieSealing.destinationCID(of: $0) } == ConnectionID(initiation[3..<11]))
 
             // The sealing key is the specified derivation.
             let label = Array("sss-cookie-v1".utf8)
@@ -119,7 +119,7 @@ extension ProtectionTests {
 
             // The initiator opens it with its Initiation's mac1 and retries with mac2.
             let mac1 = Bytes16(Array(initiation[11..<27]))!
-            guard let cookie = packet.withUnsafeBytes({ CookiePacket.open($0, initiationMAC1: mac1, macs: macs) }) else {
+            guard let cookie = packet.withUnsafeBytes({ CookieSealing.open($0, initiationMAC1: mac1, macs: macs) }) else {
                 Issue.record("cookie packet did not open")
                 return
             }
@@ -142,7 +142,7 @@ extension ProtectionTests {
             }
             let mac1 = Bytes16(Array(initiation[11..<27]))!
             func open(_ bytes: [UInt8], mac1: Bytes16 = mac1, macs: HandshakeMACs = macs) -> Cookie? {
-                bytes.withUnsafeBytes { CookiePacket.open($0, initiationMAC1: mac1, macs: macs) }
+                bytes.withUnsafeBytes { CookieSealing.open($0, initiationMAC1: mac1, macs: macs) }
             }
             #expect(open(packet) != nil)
             for index in packet.indices where !(2..<10).contains(index) {
