@@ -44,8 +44,10 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
+BENCH_FLAGS ?=
+
 bench: deps
-	cd Benchmarks && $(SWIFT) run -c release $(SWIFT_FLAGS) SecureStreamsBenchmarks
+	cd Benchmarks && $(SWIFT) run -c release $(SWIFT_FLAGS) SecureStreamsBenchmarks $(BENCH_FLAGS)
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

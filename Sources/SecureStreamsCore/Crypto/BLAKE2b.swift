@@ -12,8 +12,11 @@ public struct BLAKE2b: ~Copyable {
     public static let blockCount = 128
 
     /// libsodium's state is a 64-byte-aligned struct that Swift cannot
-    /// import, so it lives in its own aligned allocation.
+    /// import, so it lives in its own allocation, aligned by hand inside a
+    /// plain (16-byte-aligned) one: glibc's `memalign` path costs several
+    /// times a `malloc`.
     private let state: OpaquePointer
+    private let allocation: UnsafeMutableRawPointer
     public let outputCount: Int
 
     /// Starts an incremental hash.
@@ -23,8 +26,9 @@ public struct BLAKE2b: ~Copyable {
         precondition(key.count <= Self.maxKeyCount, "BLAKE2b key longer than 64 bytes")
         Sodium.ensureInitialized()
         self.outputCount = outputCount
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes(), alignment: 64)
-        self.state = OpaquePointer(raw)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: crypto_generichash_statebytes() + 48, alignment: 16)
+        self.allocation = raw
+        self.state = OpaquePointer(raw.alignedUp(toMultipleOf: 64))
         _ = crypto_generichash_init(
             state, key.count > 0 ? key.baseAddress!.assumingMemoryBound(to: UInt8.self) : nil,
             key.count, outputCount)
@@ -52,9 +56,8 @@ public struct BLAKE2b: ~Copyable {
     }
 
     deinit {
-        let raw = UnsafeMutableRawPointer(state)
-        sodium_memzero(raw, crypto_generichash_statebytes())
-        raw.deallocate()
+        sodium_memzero(UnsafeMutableRawPointer(state), crypto_generichash_statebytes())
+        allocation.deallocate()
     }
 
     /// One-shot hash.

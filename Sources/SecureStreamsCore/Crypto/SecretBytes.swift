@@ -9,9 +9,11 @@ import CSodium
 /// Equality is constant-time.
 public final class SecretBytes: @unchecked Sendable {
     /// Memory is aligned for libsodium's AES-GCM precomputed state
-    /// (`crypto_aead_aes256gcm_state` wants 16-byte alignment; 64 also suits
-    /// AVX-512 loads).
-    static let alignment = 64
+    /// (`crypto_aead_aes256gcm_state` declares 16-byte alignment). No more:
+    /// glibc serves 16-byte alignment from plain `malloc`, while larger
+    /// alignments take its much slower `memalign` path (a third of a
+    /// handshake's non-DH cost when this was 64).
+    static let alignment = 16
 
     public let count: Int
     private let base: UnsafeMutableRawPointer
