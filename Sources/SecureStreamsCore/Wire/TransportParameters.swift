@@ -31,6 +31,11 @@ public struct TransportParameters: Hashable, Sendable {
     public var maxDatagramSize: UInt64
     /// Whether this end has hardware AES (§5.4), so a later connection may use AESGCM.
     public var hasHardwareAES: Bool
+    /// The sender's Ed25519 public key (PROTOCOL.md §6.15, id 0x0a): Noise
+    /// authenticates only the X25519 static key, and the X25519 → Ed25519
+    /// direction is ambiguous, so the EID travels here and the receiver checks
+    /// that its conversion is the Noise static key it authenticated.
+    public var identity: Ed25519.PublicKey?
 
     public init(
         service: String? = nil, applicationProtocol: String? = nil,
@@ -47,6 +52,7 @@ public struct TransportParameters: Hashable, Sendable {
         self.idleTimeoutMilliseconds = idleTimeoutMilliseconds
         self.maxDatagramSize = maxDatagramSize
         self.hasHardwareAES = hasHardwareAES
+        self.identity = nil
     }
 
     /// All defaults, no service or protocol.
@@ -64,6 +70,7 @@ package enum TransportParameterID: UInt64, Sendable, CaseIterable {
     case idleTimeout = 0x07
     case maxDatagramSize = 0x08
     case hardwareAES = 0x09
+    case identity = 0x0a
 }
 
 extension TransportParameters {
@@ -132,6 +139,11 @@ extension TransportParameters {
             let flag = try Self.varInt(value)
             guard flag <= 1 else { throw .frameEncoding(FrameKind.handshake.frameType, "hardware AES is neither 0 nor 1") }
             hasHardwareAES = flag == 1
+        case .identity:
+            guard let key = try? Ed25519.PublicKey(rawRepresentation: value) else {
+                throw .frameEncoding(FrameKind.handshake.frameType, "identity is not a 32-byte key")
+            }
+            identity = key
         }
     }
 
@@ -178,6 +190,10 @@ extension TransportParameters {
                 Self.visit(maxDatagramSize, default: defaults.maxDatagramSize, id: id, body)
             case .hardwareAES:
                 Self.visit(hasHardwareAES ? 1 : 0, default: defaults.hasHardwareAES ? 1 : 0, id: id, body)
+            case .identity:
+                if let identity {
+                    body(id, Ed25519.publicKeyCount) { writer in identity.withUnsafeBytes { _ = writer.writeBytes($0) } }
+                }
             }
         }
     }

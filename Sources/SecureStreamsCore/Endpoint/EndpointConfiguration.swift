@@ -1,0 +1,45 @@
+/// Everything an ``Endpoint`` needs to know up front. Every limit has a
+/// default with its reason; all are adjustable.
+public struct EndpointConfiguration: Sendable {
+    /// This host's identity: its EID and Noise static key.
+    public var identity: HostIdentity
+    /// The largest UDP payload this endpoint sends (PROTOCOL.md §9): 1350
+    /// leaves room for tunnels on the path.
+    public var maxDatagramSize: Int = 1_350
+    /// A connection with no packet from its peer for this long ends silently.
+    public var idleTimeout: Duration = .seconds(30)
+    /// When set, an otherwise quiet connection sends a PING this often, which
+    /// keeps NAT bindings and the peer's idle timer alive.
+    public var keepAliveInterval: Duration?
+    /// How long an initiator keeps retrying its Initiation before giving up.
+    public var handshakeTimeout: Duration = .seconds(10)
+    /// Flow-control windows and stream limits announced to peers.
+    public var initialMaxData: UInt64 = 1 << 20
+    public var initialMaxStreamData: UInt64 = 256 << 10
+    public var initialMaxStreams: UInt64 = 1_024
+    /// The windows grow towards the bandwidth-delay product up to these.
+    public var maxConnectionWindow: UInt64 = 64 << 20
+    public var maxStreamWindow: UInt64 = 16 << 20
+    /// Bytes a stream buffers from the application before writes suspend.
+    public var sendBufferLimit: Int = 1 << 20
+    /// An ACK is due at most this long after the first unacknowledged packet.
+    public var maxAckDelay: Duration = .milliseconds(25)
+    /// Key update schedule (PROTOCOL.md §5.3).
+    public var keyUpdatePackets: UInt64 = 1 << 22
+    public var keyUpdateInterval: Duration = .seconds(120)
+    /// Offer AES-256-GCM (when this CPU has AES-NI and the peer is known to).
+    public var preferAESGCM: Bool = true
+    /// Denial-of-service thresholds (PROTOCOL.md §4.1): above either, new
+    /// Initiations must prove their address with a cookie.
+    public var handshakeRateLimit: UInt64 = 1_000
+    public var maxPendingHandshakes: Int = 1_024
+    /// The most connections the endpoint holds; further Initiations are dropped.
+    public var maxConnections: Int = 16_384
+    /// Events waiting for `pollEvent` beyond which the oldest are dropped
+    /// (and counted): an application that never drains cannot grow memory.
+    public var maxQueuedEvents: Int = 65_536
+
+    public init(identity: HostIdentity) {
+        self.identity = identity
+    }
+}
