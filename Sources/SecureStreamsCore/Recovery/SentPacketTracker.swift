@@ -5,9 +5,9 @@
 /// lives in slot `n mod capacity` and no map or search is needed. The window
 /// runs from ``base`` (every packet number below it is finished: acknowledged,
 /// lost, skipped or evicted) to ``next`` (one past the largest recorded);
-/// `base` moves up as soon as the oldest packet is finished, so the window is
-/// "oldest unresolved packet … newest packet" once ``advanceBase()`` has run
-/// after a batch of acknowledgements or losses.
+/// `base` moves up past finished packets when ``advanceBase()`` runs (after
+/// each batch of acknowledgements or losses, and on every send), so between
+/// calls the window is "oldest unresolved packet … newest packet".
 ///
 /// ## Bounds and memory
 /// At most ``maxTracked`` packet numbers (rounded up to a power of two) are

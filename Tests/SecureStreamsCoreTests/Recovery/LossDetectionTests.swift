@@ -256,6 +256,16 @@ extension RecoveryTests {
             #expect(canTrackMore)
         }
 
+        @Test func sendingIntoAWindowFullOfAckElicitingPacketsTraps() async {
+            await #expect(processExitsWith: .failure) {
+                var tracker = SentPacketTracker(maxTracked: 64)
+                for n in 0...64 as ClosedRange<UInt64> {
+                    tracker.record(SentPacket(packetNumber: PacketNumber(n), timeSent: .zero, size: 1_000,
+                                              isAckEliciting: true, isInFlight: true, token: 0))
+                }
+            }
+        }
+
         @Test func pureAcksAreEvictedFromAFullWindow() {
             var h = Harness(maxTracked: 64)
             for n in 0..<64 { h.send(UInt64(n), at: at(ms: UInt64(n)), size: 30, ackEliciting: false) }
