@@ -28,7 +28,7 @@ struct LossDetection: Sendable {
     /// What a loss-detection timeout asks of the connection (RFC 9002 §A.9).
     enum TimeoutAction: Sendable, Hashable {
         /// The deadline has not passed (or no timer was armed): nothing to do.
-        case none
+        case notDue
         /// The time threshold declared packets lost; they are in the events.
         case packetsLost
         /// The PTO fired: send `count` ack-eliciting packets, new data or
@@ -184,11 +184,11 @@ struct LossDetection: Sendable {
 
     /// Runs when ``lossDetectionDeadline`` has passed (RFC 9002 §A.9
     /// `OnLossDetectionTimeout`). Extra calls before the deadline return
-    /// `.none` and change nothing.
+    /// `.notDue` and change nothing.
     mutating func onTimeout(now: Timestamp, into events: inout RecoveryEvents) -> TimeoutAction {
         events.removeAll()
         defer { sent.advanceBase() }
-        guard let deadline = lossDetectionDeadline, now >= deadline else { return .none }
+        guard let deadline = lossDetectionDeadline, now >= deadline else { return .notDue }
         if lossTime != nil {
             // Time threshold loss: no PTO backoff.
             detectLostPackets(now: now, dueToAck: false, into: &events)

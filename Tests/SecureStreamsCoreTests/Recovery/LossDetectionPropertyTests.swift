@@ -93,10 +93,10 @@ private struct LossModel {
         return outcome
     }
 
-    enum TimerResult: Equatable { case none, lost([UInt64]), probe }
+    enum TimerResult: Equatable { case notDue, lost([UInt64]), probe }
 
     mutating func timeout(now: Timestamp) -> TimerResult {
-        guard let deadline, now >= deadline else { return .none }
+        guard let deadline, now >= deadline else { return .notDue }
         if lossTime != nil { return .lost(detectLost(now: now)) }
         ptoCount += 1
         return .probe
@@ -254,7 +254,7 @@ private struct LossDetectionRun {
         if case .sendProbes = action { stats.probes += 1 }
         if case .packetsLost = action { stats.timeLosses += 1 }
         switch (action, expected) {
-        case (.none, .none):
+        case (.notDue, .notDue):
             return check(events.isEmpty, "\(context): events without a timeout")
         case (.sendProbes(let count), .probe):
             return check(count == 2 && events.isEmpty, "\(context): probes \(count)")

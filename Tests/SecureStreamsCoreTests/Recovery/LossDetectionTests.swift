@@ -68,7 +68,7 @@ extension RecoveryTests {
             #expect(h.lost.isEmpty)
             // loss delay 9/8 × 100 = 112.5 ms after packet 0's send time.
             #expect(h.detection.lossDetectionDeadline == at(us: 112_500))
-            #expect(h.timeout(at: Timestamp(nanoseconds: 112_499_999)) == .none)
+            #expect(h.timeout(at: Timestamp(nanoseconds: 112_499_999)) == .notDue)
             #expect(h.events.isEmpty)
             #expect(h.timeout(at: at(us: 112_500)) == .packetsLost)
             #expect(h.lost == [0])
@@ -91,11 +91,11 @@ extension RecoveryTests {
             #expect(h.detection.lossDetectionDeadline == nil)
             h.send(1, at: at(ms: 200))
             #expect(h.detection.lossDetectionDeadline == at(ms: 525))
-            #expect(h.timeout(at: at(ms: 524)) == .none)
+            #expect(h.timeout(at: at(ms: 524)) == .notDue)
             #expect(h.timeout(at: at(ms: 525)) == .sendProbes(count: 2))
             #expect(h.detection.ptoCount == 1)
             #expect(h.detection.lossDetectionDeadline == at(ms: 850))  // 200 + 2 × 325
-            #expect(h.timeout(at: at(ms: 849)) == .none)
+            #expect(h.timeout(at: at(ms: 849)) == .notDue)
             #expect(h.detection.ptoCount == 1)
             #expect(h.timeout(at: at(ms: 850)) == .sendProbes(count: 2))
             #expect(h.detection.ptoCount == 2)
