@@ -1,5 +1,5 @@
 import Foundation
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// Replays Noise test vectors (the layout of the Noise wiki's "Test vectors"
 /// page, as used by cacophony, snow and noise-c) against the project's
