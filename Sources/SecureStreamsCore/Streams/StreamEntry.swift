@@ -1,0 +1,50 @@
+/// Everything ``StreamTable`` keeps for one stream: both state machines,
+/// both buffers, both credits, and the bookkeeping that keeps events and
+/// control frames from being queued twice.
+///
+/// A plain value owned by the table's dictionary; the table mutates it in
+/// place (`streams[id]!.…` or a `modify` helper) so its buffers are never
+/// copied.
+struct StreamEntry {
+    let id: StreamID
+    var priority: Int
+    var state = StreamState()
+    var send: SendBuffer
+    var sendCredit: SendCredit
+    var receive: ReceiveBuffer
+    var receiveCredit: ReceiveCredit
+
+    // Control frames already queued for this stream (each at most once).
+    var queuedReset = false
+    var queuedStopSending = false
+    var queuedMaxStreamData = false
+    var queuedStreamDataBlocked = false
+    /// A MAX_STREAM_DATA was lost: send the current limit even if no new update is due.
+    var resendMaxStreamData = false
+    /// The code of a STOP_SENDING the application asked for.
+    var stopSendingCode: ErrorCode?
+
+    // Events already reported and not yet acted on.
+    var reportedReadable = false
+    var reportedRecord = false
+    /// A write was refused or cut short: report `writable` when space frees.
+    var wantsWritable = false
+    /// Waiting in the table's connection-blocked list.
+    var isConnectionBlocked = false
+
+    init(id: StreamID, priority: Int, configuration: StreamConfiguration, peerMaxStreamData: UInt64) {
+        self.id = id
+        self.priority = priority
+        send = SendBuffer(limit: configuration.sendBufferLimit)
+        sendCredit = SendCredit(limit: peerMaxStreamData)
+        receive = ReceiveBuffer(limit: configuration.initialStreamWindow)
+        receiveCredit = ReceiveCredit(window: configuration.initialStreamWindow,
+                                      maxWindow: configuration.maxStreamWindow)
+    }
+
+    /// The highest offset new data may reach now: the stream credit, and
+    /// what the connection credit allows beyond what this stream sent.
+    func newDataLimit(connectionAvailable: UInt64) -> UInt64 {
+        min(sendCredit.limit, send.sentOffset + connectionAvailable)
+    }
+}
