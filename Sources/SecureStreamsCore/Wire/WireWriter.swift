@@ -109,6 +109,16 @@ package struct WireWriter {
 
     /// Writes `count` zero bytes (PADDING, placeholder MACs).
     @discardableResult
+    /// Advances past `count` bytes and returns them for the caller to fill
+    /// (stream data is copied straight from the send buffer this way, with no
+    /// intermediate copy); `nil`, advancing nothing, when they do not fit.
+    package mutating func reserve(_ count: Int) -> UnsafeMutableRawBufferPointer? {
+        guard count >= 0, count <= remaining else { return nil }
+        let region = UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + count)])
+        offset += count
+        return region
+    }
+
     package mutating func writeZeros(count: Int) -> Bool {
         precondition(count >= 0, "negative byte count")
         guard remaining >= count else { return false }

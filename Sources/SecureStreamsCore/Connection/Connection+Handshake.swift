@@ -1,0 +1,344 @@
+/// The handshake binding of PROTOCOL.md §3.1–3.3 and §6.15: building the
+/// Initiation, answering it, and finishing.
+extension Connection {
+    /// "SecureStreams/1": the Noise prologue starts with it (§3.1).
+    static let prologueLabel = Array("SecureStreams/1".utf8)
+
+    /// What accepting an Initiation led to.
+    enum AcceptOutcome {
+        /// A new connection, with the Response datagram to send.
+        case accepted(Connection, response: [UInt8])
+        /// The (service, protocol) has no listener: an authenticated refusal to send, no state kept.
+        case refused(response: [UInt8])
+        /// The Initiation did not authenticate or was malformed.
+        case dropped(DropKind)
+    }
+
+    enum DropKind { case malformed, authenticationFailed }
+
+    // MARK: - Initiator
+
+    /// Builds a connection in the `initiating` phase with its Initiation ready to send.
+    static func initiate(
+        peer: EndpointID?, address: PeerAddress, service: String, applicationProtocol: String,
+        identity: HostIdentity, cipher: AEADAlgorithm, localCID: ConnectionID,
+        configuration: ConnectionConfiguration, handle: ConnectionHandle,
+        random: inout some RandomSource, now: Timestamp
+    ) -> Connection {
+        let suite = Suite(NoiseProtocol(pattern: HandshakePattern(base: peer == nil ? .XX : .IK), cipher: cipher))!
+        var connection = Connection(
+            side: .initiator, localCID: localCID, remoteCID: ConnectionID(rawValue: 0), address: address,
+            isAddressValidated: true, service: service, applicationProtocol: applicationProtocol,
+            configuration: configuration, handle: handle, now: now)
+        connection.peer = peer
+        let header = [ProtocolVersion.v1.rawValue, PacketType.initiation.rawValue, suite.rawValue] + localCID.bytes
+        // The configuration is complete by construction: IK has `s` and `rs`, XX has `s`.
+        var handshake = try! HandshakeState(.init(
+            noiseProtocol: suite.noiseProtocol, side: .initiator, prologue: prologueLabel + header,
+            localStatic: identity.staticKey, remoteStatic: peer?.noiseStaticKey))
+        var parameters = configuration.local
+        parameters.service = service
+        parameters.applicationProtocol = applicationProtocol
+        // Under IK message 1 is encrypted and carries our identity; under XX it
+        // is in the clear, and the identity waits for message 3.
+        parameters.identity = peer == nil ? nil : identity.signingKey.publicKey
+        let payload = encodeHandshakePayload(HandshakeFrame(connectionID: localCID, parameters: parameters))
+        let message = try! handshake.writeMessage(payload: payload, using: &random)  // within size limits
+
+        var packet = [UInt8](repeating: 0, count: InitiationPacket.headerCount + message.count)
+        packet.replaceSubrange(0..<header.count, with: header)
+        packet.replaceSubrange(InitiationPacket.headerCount..<packet.count, with: message)
+        let macs = peer.map { HandshakeMACs(responderStaticKey: $0.noiseStaticKey) } ?? HandshakeMACs.xx
+        packet.withUnsafeMutableBytes { macs.writeMAC1(into: $0) }
+        connection.initiationMACs = macs
+        connection.handshake = handshake
+        connection.handshakeRetransmit = packet
+        connection.handshakeRetransmitDeadline = now
+        return connection
+    }
+
+    /// A Cookie packet answered our Initiation: store the cookie and resend
+    /// the Initiation at once, now proving our address (§4.2).
+    mutating func handleCookie(_ datagram: UnsafeRawBufferPointer, now: Timestamp) -> Bool {
+        guard phase == .initiating, var packet = handshakeRetransmit, let macs = initiationMACs else { return false }
+        let mac1 = packet.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
+        guard let cookie = CookieSealing.open(datagram, initiationMAC1: mac1, macs: macs) else { return false }
+        self.cookie = cookie
+        cookieExpiry = now + Cookie.lifetime
+        packet.withUnsafeMutableBytes { HandshakeMACs.writeMAC2(cookie: cookie, into: $0) }
+        handshakeRetransmit = packet
+        handshakeRetransmitDeadline = now
+        return true
+    }
+
+    /// The Response arrived (§3.2). On success the connection is established
+    /// (and under XX the Finish is queued); on failure it is dropped and
+    /// counted, and the Initiation keeps being retried.
+    mutating func handleResponse(
+        _ message: UnsafeRawBufferPointer, from address: PeerAddress, identity: HostIdentity,
+        events: inout EventQueue, random: inout some RandomSource, now: Timestamp
+    ) {
+        guard phase == .initiating, var handshake = self.handshake else { return }
+        let payload: [UInt8]
+        do {
+            payload = try handshake.readMessage(message)
+        } catch {
+            statistics.drops.authenticationFailed += 1
+            return
+        }
+        statistics.packetsReceived += 1
+        statistics.bytesReceived += UInt64(message.count + HandshakeMessagePacket.headerCount)
+        let frames: HandshakePayload
+        do {
+            frames = try Self.decodeHandshakePayload(payload)
+        } catch {
+            close(error: ConnectionError(.protocolViolation(error)), events: &events, now: now, sendClose: true)
+            return
+        }
+        if let refusal = frames.close {
+            let kind: ConnectionError.Kind = refusal.code == .serviceRefused
+                ? .serviceRefused(service: service, protocol: applicationProtocol)
+                : .closedByPeer(code: refusal.code, reason: refusal.reason)
+            close(error: ConnectionError(kind), events: &events, now: now, sendClose: false)
+            return
+        }
+        guard let handshakeFrame = frames.handshake,
+              let peerKey = handshakeFrame.parameters.identity,
+              let peerID = try? EndpointID(publicKey: peerKey),
+              peerID.noiseStaticKey == handshake.remoteStatic,
+              peer == nil || peer == peerID
+        else {
+            close(error: ConnectionError(.authenticationFailed), events: &events, now: now, sendClose: false)
+            return
+        }
+        remoteCID = handshakeFrame.connectionID
+        peer = peerID
+        peerParameters = handshakeFrame.parameters
+        path.address = address
+        if let sentAt = initiationSentAt, handshakeRetransmitCount == 1 {
+            // The Initiation went out once: the round trip is a clean RTT sample (Karn).
+            loss.rtt.addSample(latestRTT: now - sentAt, ackDelay: .zero, maxAckDelay: configuration.maxAckDelay)
+        }
+
+        if handshake.isComplete {
+            handshakeRetransmit = nil
+        } else {
+            // XX: message 3 carries our static key and identity (§3.3).
+            var parameters = TransportParameters()
+            parameters.identity = identity.signingKey.publicKey
+            let finishPayload = Self.encodeHandshakePayload(HandshakeFrame(connectionID: localCID, parameters: parameters))
+            guard let finish = try? handshake.writeMessage(payload: finishPayload, using: &random) else {
+                close(error: ConnectionError(.authenticationFailed), events: &events, now: now, sendClose: false)
+                return
+            }
+            var packet = [UInt8](repeating: 0, count: HandshakeMessagePacket.headerCount)
+            packet.withUnsafeMutableBytes { buffer in
+                var writer = WireWriter(buffer)
+                _ = HandshakeMessagePacket.writeHeader(kind: .finish, destination: remoteCID, into: &writer)
+            }
+            handshakeRetransmit = packet + finish
+        }
+        handshakeRetransmitDeadline = handshakeRetransmit == nil ? nil : now
+        handshakeRetransmitInterval = .seconds(1)
+        establish(handshake: handshake, now: now, events: &events)
+        // The responder confirms us on our first protected packet: send one now.
+        needsPing = true
+        // The responder authenticated itself by decrypting-and-answering: confirmed.
+        isHandshakeConfirmed = handshakeRetransmit == nil
+    }
+
+    // MARK: - Responder
+
+    /// Answers an Initiation whose MACs (and cookie, under load) the endpoint
+    /// already checked. Creates no state unless the handshake authenticates and
+    /// the (service, protocol) is listened for.
+    static func accept(
+        _ initiation: InitiationPacket, from address: PeerAddress, identity: HostIdentity,
+        isListening: (String, String) -> Bool, localCID: ConnectionID,
+        configuration: ConnectionConfiguration, handle: ConnectionHandle,
+        random: inout some RandomSource, now: Timestamp
+    ) -> AcceptOutcome {
+        let prologue = prologueLabel + Array(initiation.prologueHeader)
+        guard var handshake = try? HandshakeState(.init(
+            noiseProtocol: initiation.suite.noiseProtocol, side: .responder, prologue: prologue,
+            localStatic: identity.staticKey))
+        else { return .dropped(.malformed) }
+        let payload: [UInt8]
+        do {
+            payload = try handshake.readMessage(initiation.noiseMessage)
+        } catch {
+            return .dropped(.authenticationFailed)
+        }
+        guard let frames = try? decodeHandshakePayload(payload), let request = frames.handshake,
+              let service = request.parameters.service, let proto = request.parameters.applicationProtocol
+        else { return .dropped(.malformed) }
+        // Under IK the initiator's static key is known now: its identity must match.
+        var peerID: EndpointID?
+        if let remote = handshake.remoteStatic {
+            guard let key = request.parameters.identity, let id = try? EndpointID(publicKey: key),
+                  id.noiseStaticKey == remote
+            else { return .dropped(.authenticationFailed) }
+            peerID = id
+        }
+
+        var connection = Connection(
+            side: .responder, localCID: localCID, remoteCID: initiation.senderCID, address: address,
+            isAddressValidated: false, service: service, applicationProtocol: proto,
+            configuration: configuration, handle: handle, now: now)
+        connection.path.bytesReceived = UInt64(initiation.header.count + initiation.noiseMessage.count)
+        connection.peer = peerID
+        connection.peerParameters = request.parameters
+
+        let replyPayload: [UInt8]
+        let listening = isListening(service, proto)
+        if listening {
+            var parameters = configuration.local
+            parameters.identity = identity.signingKey.publicKey
+            replyPayload = encodeHandshakePayload(HandshakeFrame(connectionID: localCID, parameters: parameters))
+        } else {
+            replyPayload = encodeClose(code: .serviceRefused, reason: "no listener for (\(service), \(proto))")
+        }
+        guard let message = try? handshake.writeMessage(payload: replyPayload, using: &random) else {
+            return .dropped(.malformed)
+        }
+        var response = [UInt8](repeating: 0, count: HandshakeMessagePacket.headerCount)
+        response.withUnsafeMutableBytes { buffer in
+            var writer = WireWriter(buffer)
+            _ = HandshakeMessagePacket.writeHeader(kind: .response, destination: initiation.senderCID, into: &writer)
+        }
+        response += message
+        guard listening else { return .refused(response: response) }
+
+        connection.handshake = handshake
+        connection.handshakeRetransmit = response
+        // Sent by the endpoint right away; resent only when the Initiation repeats.
+        connection.handshakeRetransmitDeadline = now
+        connection.initiationKey = Bytes32(UnsafeRawBufferPointer(rebasing: initiation.noiseMessage[0..<32]))
+        if handshake.isComplete {
+            var ignored = EventQueue(capacity: 1)
+            connection.establish(handshake: handshake, now: now, events: &ignored)
+        }
+        return .accepted(connection, response: response)
+    }
+
+    /// The XX initiator's Finish (§3.3).
+    mutating func handleFinish(_ message: UnsafeRawBufferPointer, from address: PeerAddress,
+                               events: inout EventQueue, now: Timestamp) {
+        guard phase == .awaitingFinish, var handshake = self.handshake else { return }
+        guard let payload = try? handshake.readMessage(message) else {
+            statistics.drops.authenticationFailed += 1
+            return
+        }
+        guard let frames = try? Self.decodeHandshakePayload(payload), let frame = frames.handshake,
+              let key = frame.parameters.identity, let id = try? EndpointID(publicKey: key),
+              id.noiseStaticKey == handshake.remoteStatic
+        else {
+            close(error: ConnectionError(.authenticationFailed), events: &events, now: now, sendClose: false)
+            return
+        }
+        peer = id
+        path.address = address
+        path.bytesReceived += UInt64(message.count + HandshakeMessagePacket.headerCount)
+        statistics.packetsReceived += 1
+        establish(handshake: handshake, now: now, events: &events)
+        confirmHandshake(events: &events)
+    }
+
+    /// Installs the transport keys and the peer's limits; the connection is
+    /// established (the `connected` event waits for confirmation on the
+    /// responder side, so a replayed Initiation announces nothing).
+    mutating func establish(handshake: HandshakeState, now: Timestamp, events: inout EventQueue) {
+        // The keys are 32 bytes and the cipher was available when the handshake started.
+        protection = try! PacketProtection(split: handshake.split(), side: side,
+                                           configuration: configuration.protection, now: now)
+        self.handshake = nil
+        phase = .established
+        streams = StreamTable(side: side, configuration: configuration.streams, peer: PeerStreamParameters(
+            initialMaxData: peerParameters.initialMaxData,
+            initialMaxStreamData: peerParameters.initialMaxStreamData,
+            initialMaxStreams: peerParameters.initialMaxStreams))
+        lastActivity = now
+        idleDeadline = now + effectiveIdleTimeout
+        if let interval = configuration.keepAliveInterval { keepAliveDeadline = now + interval }
+        if side == .initiator {
+            path.isValidated = true
+            announceConnected(events: &events)
+        }
+    }
+
+    /// The peer proved it holds the keys: stop resending handshake messages.
+    mutating func confirmHandshake(events: inout EventQueue) {
+        guard !isHandshakeConfirmed else { return }
+        isHandshakeConfirmed = true
+        handshakeRetransmit = nil
+        handshakeRetransmitDeadline = nil
+        path.isValidated = true
+        if side == .responder { announceConnected(events: &events) }
+    }
+
+    private func announceConnected(events: inout EventQueue) {
+        guard let peer else { return }
+        events.emit(.connected(handle, peer: peer, service: service, protocol: applicationProtocol, side: side))
+    }
+
+    /// The idle timeout is the smaller of both ends' (§6.15).
+    var effectiveIdleTimeout: Duration {
+        let theirs = Duration.milliseconds(Int64(clamping: peerParameters.idleTimeoutMilliseconds))
+        return theirs > .zero ? min(configuration.idleTimeout, theirs) : configuration.idleTimeout
+    }
+
+    // MARK: - Payloads
+
+    struct HandshakePayload {
+        var handshake: HandshakeFrame?
+        var close: (code: ErrorCode, reason: String)?
+    }
+
+    static func encodeHandshakePayload(_ frame: HandshakeFrame) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: frame.encodedCount)
+        bytes.withUnsafeMutableBytes { buffer in
+            var writer = WireWriter(buffer)
+            _ = frame.encode(into: &writer)
+        }
+        return bytes
+    }
+
+    static func encodeClose(code: ErrorCode, reason: String) -> [UInt8] {
+        let text = Array(reason.utf8.prefix(CloseFrame.maxReasonCount))
+        return text.withUnsafeBytes { reasonBytes in
+            let frame = CloseFrame(errorCode: code, reason: reasonBytes)
+            var bytes = [UInt8](repeating: 0, count: frame.encodedCount)
+            bytes.withUnsafeMutableBytes { buffer in
+                var writer = WireWriter(buffer)
+                _ = frame.encode(into: &writer)
+            }
+            return bytes
+        }
+    }
+
+    /// A handshake payload holds one HANDSHAKE frame or one CLOSE, plus padding.
+    static func decodeHandshakePayload(_ payload: [UInt8]) throws(PeerError) -> HandshakePayload {
+        var result = HandshakePayload()
+        try payload.withUnsafeBytes { (bytes) throws(PeerError) in
+            var decoder = FrameDecoder(bytes)
+            while let frame = try decoder.next() {
+                switch frame {
+                case .handshake(let handshake) where result.handshake == nil:
+                    result.handshake = handshake
+                case .close(let close) where result.close == nil:
+                    result.close = (close.errorCode, close.reasonText)
+                case .padding:
+                    continue
+                case .handshake, .close, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData,
+                     .dataBlocked, .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram,
+                     .listen, .pathChallenge, .pathResponse, .newConnectionID:
+                    throw PeerError(.protocolViolation, frameType: frame.kind.frameType, "frame not allowed in a handshake payload")
+                }
+            }
+        }
+        guard result.handshake != nil || result.close != nil else {
+            throw PeerError(.protocolViolation, "handshake payload without a HANDSHAKE frame")
+        }
+        return result
+    }
+}

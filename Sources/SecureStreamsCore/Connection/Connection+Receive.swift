@@ -1,0 +1,219 @@
+/// The receive path of an established connection: open the packet, follow
+/// the path, apply every frame (PROTOCOL.md §3.4, §6, §7).
+extension Connection {
+    /// A Data packet for this connection, decrypted in place in `buffer`.
+    /// Never throws: a bad packet is dropped and counted; a peer that breaks
+    /// the protocol gets a coded close.
+    mutating func handleData(
+        _ buffer: UnsafeMutableRawBufferPointer, from address: PeerAddress,
+        events: inout EventQueue, random: inout some RandomSource, now: Timestamp
+    ) {
+        switch phase {
+        case .established, .closing: break
+        case .initiating, .awaitingFinish:
+            // Keys not yet installed (an XX Finish still on its way, say):
+            // the sender's recovery will resend.
+            statistics.drops.authenticationFailed += 1
+            return
+        case .draining, .drained:
+            return
+        }
+        let previousLargest = protection!.largestAuthenticated
+        let packet: PacketProtection.OpenedPacket
+        switch protection!.open(buffer, count: buffer.count, now: now) {
+        case .opened(let opened):
+            packet = opened
+        case .dropped(let reason):
+            countDrop(reason)
+            return
+        case .closeConnection(let error):
+            close(error: ConnectionError(.protocolViolation(error)), events: &events, now: now, sendClose: true)
+            return
+        }
+        statistics.packetsReceived += 1
+        statistics.bytesReceived += UInt64(buffer.count)
+        if phase == .closing { return }  // we are leaving; the CLOSE is on its way
+        confirmHandshake(events: &events)
+        lastActivity = now
+        idleDeadline = now + effectiveIdleTimeout
+        followPath(address, count: buffer.count, packetNumber: packet.packetNumber,
+                   previousLargest: previousLargest, random: &random)
+
+        let payload = UnsafeRawBufferPointer(rebasing: buffer[packet.plaintext])
+        var decoder = FrameDecoder(payload)
+        var isAckEliciting = false
+        do throws(PeerError) {
+            while let frame = try decoder.next() {
+                if frame.kind.isAckEliciting { isAckEliciting = true }
+                try apply(frame, from: address, events: &events, now: now)
+                if phase != .established { break }
+            }
+            if decoder.frameCount == 0 {
+                throw PeerError(.protocolViolation, "a Data packet without frames")
+            }
+        } catch {
+            close(error: ConnectionError(.protocolViolation(error)), events: &events, now: now, sendClose: true)
+            return
+        }
+        acks.onPacketReceived(packet.packetNumber, isAckEliciting: isAckEliciting, now: now)
+        drainStreamEvents(into: &events)
+    }
+
+    /// Applies one frame. - Throws: the ``PeerError`` to close with.
+    private mutating func apply(_ frame: Frame, from address: PeerAddress, events: inout EventQueue, now: Timestamp) throws(PeerError) {
+        switch frame {
+        case .padding, .ping:
+            return
+        case .ack(let ack):
+            try handleAck(ack, events: &events, now: now)
+        case .stream(let stream):
+            try streams.handleStream(stream.streamID, offset: stream.offset, data: stream.data,
+                                     fin: stream.isFin, recordEnd: stream.endsRecord)
+        case .resetStream(let reset):
+            try streams.handleResetStream(reset.streamID, code: reset.errorCode, finalSize: reset.finalSize)
+        case .stopSending(let stop):
+            try streams.handleStopSending(stop.streamID, code: stop.errorCode)
+        case .maxData(let maximum):
+            streams.handleMaxData(maximum: maximum)
+        case .maxStreamData(let credit):
+            try streams.handleMaxStreamData(credit.streamID, maximum: credit.maximumData)
+        case .dataBlocked(let limit):
+            streams.handleDataBlocked(limit: limit)
+        case .streamDataBlocked(let blocked):
+            try streams.handleStreamDataBlocked(blocked.streamID, limit: blocked.dataLimit)
+        case .maxStreams(let count):
+            try streams.handleMaxStreams(count)
+        case .close(let close):
+            let error = ConnectionError(.closedByPeer(code: close.errorCode, reason: close.reasonText))
+            self.close(error: error, events: &events, now: now, sendClose: false)
+        case .pathChallenge(let token):
+            // Answer on the path it came from (§7), whatever we think of that path.
+            if !pathResponses.append((token, address)) { _ = pathResponses.popFirst(); pathResponses.append((token, address)) }
+        case .pathResponse(let token):
+            handlePathResponse(token, from: address, events: &events)
+        case .streamOpen, .priority, .listen, .datagram, .newConnectionID:
+            // Roadmap frames (substreams, priorities, best-effort datagrams,
+            // spare CIDs): this core sends none of them and, as PROTOCOL.md §6
+            // allows for advisory frames, ignores them. A best-effort datagram
+            // ignored is a datagram lost, which its sender accepts.
+            return
+        case .handshake:
+            throw PeerError(.protocolViolation, frameType: FrameKind.handshake.frameType, "HANDSHAKE frame in a Data packet")
+        }
+    }
+
+    /// An ACK frame (§6.1): what it acknowledges and what it shows lost.
+    private mutating func handleAck(_ ack: AckFrame, events: inout EventQueue, now: Timestamp) throws(PeerError) {
+        switch loss.onAckReceived(ranges: ack.ranges, ackDelay: ack.ackDelay, now: now, into: &recoveryEvents) {
+        case .accepted: break
+        case .violation(let error): throw error
+        }
+        processRecoveryEvents(now: now)
+        if recoveryEvents.rttSample != nil {
+            if link != .up {
+                link = .up
+                events.emit(.linkUp(handle))
+            }
+        }
+    }
+
+    /// Applies acknowledged and lost packets from `recoveryEvents` to the
+    /// streams, the key schedule, the congestion controller and the pacer.
+    mutating func processRecoveryEvents(now: Timestamp) {
+        // Swapped out and back so the frames can be walked while self changes,
+        // without copying or allocating.
+        var frames: [SentFrame] = []
+        swap(&frames, &releasedFrames)
+        for packet in recoveryEvents.acknowledged {
+            protection?.onPacketAcked(packet.packetNumber)
+            log.release(packet.packetNumber, into: &frames)
+            for frame in frames { onFrameAcked(frame) }
+            frames.removeAll(keepingCapacity: true)
+        }
+        for packet in recoveryEvents.lost {
+            statistics.packetsLost += 1
+            log.release(packet.packetNumber, into: &frames)
+            for frame in frames { onFrameLost(frame) }
+            frames.removeAll(keepingCapacity: true)
+        }
+        swap(&frames, &releasedFrames)
+        congestion.apply(recoveryEvents, now: now, rtt: loss.rtt)
+        pacer.update(congestionWindow: congestion.congestionWindow, smoothedRTT: loss.rtt.smoothedRTT, now: now)
+        protection?.previousKeyRetention = loss.probeTimeout * 3
+    }
+
+    private mutating func onFrameAcked(_ frame: SentFrame) {
+        switch frame {
+        case .stream(let id, let range, let fin): streams.onStreamFrameAcked(id, range: range, fin: fin)
+        case .control(let control): streams.onControlFrameAcked(control)
+        case .ack(let largest): acks.onAckOfAck(largestAcked: largest)
+        case .ping, .pathChallenge, .pathResponse, .close: break
+        }
+    }
+
+    private mutating func onFrameLost(_ frame: SentFrame) {
+        switch frame {
+        case .stream(let id, let range, let fin):
+            statistics.bytesRetransmitted += UInt64(range.count)
+            streams.onStreamFrameLost(id, range: range, fin: fin)
+        case .control(let control): streams.onControlFrameLost(control)
+        case .ack, .pathResponse: break  // a fresh ACK goes out when due; responses are not resent
+        case .ping: break  // probes are decided anew on the next timeout
+        case .pathChallenge: break  // the probe's own retry timer resends it
+        case .close: break
+        }
+    }
+
+    /// Stream-layer events become application events.
+    mutating func drainStreamEvents(into events: inout EventQueue) {
+        while let event = streams.pollEvent() {
+            switch event {
+            case .opened(let id): events.emit(.streamOpened(handle, id))
+            case .readable(let id), .recordReady(let id): events.emit(.streamReadable(handle, id))
+            case .writable(let id): events.emit(.streamWritable(handle, id))
+            case .blocked, .connectionBlocked, .streamsAvailable, .closed: break
+            case .resetByPeer(let id, let code): events.emit(.streamReset(handle, id, code))
+            case .stopSendingRequested(let id, let code): events.emit(.streamStopped(handle, id, code))
+            }
+        }
+    }
+
+    private mutating func countDrop(_ reason: PacketProtection.DropReason) {
+        switch reason {
+        case .truncated, .notDataPacket: statistics.drops.malformed += 1
+        case .authenticationFailed, .keyPhaseUnknown: statistics.drops.authenticationFailed += 1
+        case .replayed, .tooOld: statistics.drops.replayed += 1
+        }
+    }
+
+    // MARK: - Paths (§7)
+
+    /// Accounts the packet to its path; a packet from a new address with the
+    /// highest packet number so far starts validating that address.
+    private mutating func followPath(_ address: PeerAddress, count: Int, packetNumber: PacketNumber,
+                                     previousLargest: PacketNumber?, random: inout some RandomSource) {
+        if address == path.address {
+            path.bytesReceived += UInt64(count)
+            return
+        }
+        if probe?.address == address {
+            probe!.bytesReceived += UInt64(count)
+            return
+        }
+        // A reordered packet from an old address is not a move.
+        guard previousLargest.map({ packetNumber > $0 }) ?? true else { return }
+        probe = PathProbe(address: address, token: PathToken(using: &random), attempts: 0,
+                          retryDeadline: nil, bytesReceived: UInt64(count))
+    }
+
+    private mutating func handlePathResponse(_ token: PathToken, from address: PeerAddress, events: inout EventQueue) {
+        guard let probe, probe.token == token else { return }
+        self.probe = nil
+        // The new path carries traffic from now on. The congestion state is
+        // kept: packets in flight on the old path are still accounted to it,
+        // and a NAT rebinding (the common case) does not change the path's
+        // capacity; loss recovery corrects the window if the new path is worse.
+        path = Path(address: probe.address, isValidated: true, bytesReceived: probe.bytesReceived, bytesSent: probe.bytesSent)
+        events.emit(.pathChanged(handle, probe.address))
+    }
+}

@@ -1,0 +1,253 @@
+/// The send path: which datagram goes out next, built and sealed in place
+/// in the driver's buffer (PROTOCOL.md §3.4, STYLE.md §3).
+extension Connection {
+    /// The worst-case bytes of a STREAM frame besides its data: type (1),
+    /// stream id (≤ 8), offset (≤ 8), length (≤ 4).
+    static let streamFrameOverhead = 21
+
+    /// Writes the next datagram this connection wants sent into `buffer`.
+    mutating func pollTransmit(
+        into buffer: UnsafeMutableRawBufferPointer, events: inout EventQueue,
+        random: inout some RandomSource, now: Timestamp
+    ) -> Transmit? {
+        switch phase {
+        case .initiating, .awaitingFinish:
+            return handshakeTransmit(into: buffer, now: now)
+        case .established:
+            if let transmit = handshakeTransmit(into: buffer, now: now) { return transmit }
+            if let transmit = pathResponseTransmit(into: buffer, now: now) { return transmit }
+            if let transmit = pathChallengeTransmit(into: buffer, now: now) { return transmit }
+            return dataTransmit(into: buffer, now: now)
+        case .closing:
+            let transmit = closeTransmit(into: buffer, now: now)
+            phase = .draining
+            drainDeadline = now + loss.probeTimeout * 3
+            return transmit
+        case .draining, .drained:
+            return nil
+        }
+    }
+
+    // MARK: - Handshake datagrams
+
+    private mutating func handshakeTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
+        guard let datagram = handshakeRetransmit, let due = handshakeRetransmitDeadline, now >= due,
+              datagram.count <= buffer.count
+        else { return nil }
+        // Responders never exceed 3× what the address sent (§4.3).
+        guard datagram.count <= path.amplificationBudget else {
+            handshakeRetransmitDeadline = nil
+            return nil
+        }
+        datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        if handshakeRetransmitCount == 0 { initiationSentAt = now }
+        handshakeRetransmitCount += 1
+        path.bytesSent += UInt64(datagram.count)
+        statistics.packetsSent += 1
+        statistics.bytesSent += UInt64(datagram.count)
+        if side == .initiator {
+            // Resent on a doubling timer until answered (§3.1).
+            handshakeRetransmitDeadline = now + handshakeRetransmitInterval
+            handshakeRetransmitInterval = handshakeRetransmitInterval * 2
+        } else {
+            // A responder resends only when the Initiation repeats.
+            handshakeRetransmitDeadline = nil
+        }
+        return Transmit(destination: path.address, count: datagram.count)
+    }
+
+    // MARK: - Path validation (§7)
+
+    private mutating func pathResponseTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
+        guard let (token, address) = pathResponses.first else { return nil }
+        _ = pathResponses.popFirst()
+        guard var packet = beginPacket(into: buffer, limit: buffer.count, now: now) else { return nil }
+        guard PathToken.encodedCount <= packet.writer.remaining else { abandon(packet); return nil }
+        _ = Frame.pathResponse(token).encode(into: &packet.writer)
+        log.append(.pathResponse(token))
+        return finishPacket(packet, isAckEliciting: true, into: buffer, now: now).map { Transmit(destination: address, count: $0) }
+    }
+
+    private mutating func pathChallengeTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
+        guard var probe, probe.isChallengeDue else { return nil }
+        let limit = min(buffer.count, configuration.maxDatagramSize, probe.amplificationBudget)
+        guard var packet = beginPacket(into: buffer, limit: limit, now: now) else { return nil }
+        guard PathToken.encodedCount <= packet.writer.remaining else { abandon(packet); return nil }
+        _ = Frame.pathChallenge(probe.token).encode(into: &packet.writer)
+        log.append(.pathChallenge(probe.token))
+        guard let count = finishPacket(packet, isAckEliciting: true, into: buffer, now: now) else { return nil }
+        probe.isChallengeDue = false
+        probe.attempts += 1
+        probe.bytesSent += UInt64(count)
+        probe.retryDeadline = now + loss.probeTimeout
+        self.probe = probe
+        return Transmit(destination: probe.address, count: count)
+    }
+
+    // MARK: - Data
+
+    private mutating func dataTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
+        let limit = min(buffer.count, configuration.maxDatagramSize, path.amplificationBudget)
+        guard limit > Self.packetOverhead else { return nil }
+        let isProbe = probesToSend > 0
+        var mayAddData = isProbe || (congestion.bytesInFlight + limit <= congestion.congestionWindow && loss.canTrackMore)
+        if mayAddData, !isProbe, let next = pacer.nextSendTime(now: now, bytes: limit), next > now {
+            mayAddData = false
+            pacingDeadline = next
+        } else {
+            pacingDeadline = nil
+        }
+        guard var packet = beginPacket(into: buffer, limit: limit, now: now) else { return nil }
+        var elicits = false
+        if needsPing || isProbe {
+            _ = Frame.ping.encode(into: &packet.writer)
+            log.append(.ping)
+            elicits = true
+        }
+        if mayAddData {
+            while packet.writer.remaining >= StreamTable.maxControlFrameSize,
+                  let control = streams.pollControlFrame(now: now, rtt: loss.rtt.smoothedRTT) {
+                _ = Self.frame(for: control).encode(into: &packet.writer)
+                log.append(.control(control))
+                elicits = true
+            }
+            while packet.writer.remaining > Self.streamFrameOverhead,
+                  let (id, chunk) = streams.nextStreamChunk(maxBytes: packet.writer.remaining - Self.streamFrameOverhead) {
+                writeStreamFrame(id, chunk, into: &packet.writer)
+                log.append(.stream(id, chunk.range, fin: chunk.isFinal))
+                elicits = true
+            }
+        }
+        guard let count = finishPacket(packet, isAckEliciting: elicits, into: buffer, now: now) else { return nil }
+        needsPing = false
+        if isProbe { probesToSend -= 1 }
+        path.bytesSent += UInt64(count)
+        return Transmit(destination: path.address, count: count)
+    }
+
+    private mutating func closeTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
+        guard let closeFrame, !closeSent else { return nil }
+        closeSent = true
+        let limit = min(buffer.count, configuration.maxDatagramSize, path.amplificationBudget)
+        guard var packet = beginPacket(into: buffer, limit: limit, now: now, ackOnlyIfDue: true) else { return nil }
+        closeFrame.reason.withUnsafeBytes { reason in
+            let frame = CloseFrame(errorCode: closeFrame.code, offendingFrameType: closeFrame.frameType, reason: reason)
+            if frame.encodedCount <= packet.writer.remaining { _ = frame.encode(into: &packet.writer) }
+        }
+        log.append(.close)
+        guard let count = finishPacket(packet, isAckEliciting: true, into: buffer, now: now) else { return nil }
+        path.bytesSent += UInt64(count)
+        return Transmit(destination: path.address, count: count)
+    }
+
+    // MARK: - Packet assembly
+
+    /// A packet under construction: frames go into `writer`, which covers
+    /// the payload region between the header and the tag.
+    struct PacketUnderConstruction {
+        var writer: WireWriter
+        let packetNumber: PacketNumber
+        let limit: Int
+        var ackLargest: PacketNumber?
+        let isAckDue: Bool
+    }
+
+    /// Starts a protected packet of at most `limit` bytes, with an ACK first
+    /// when one is pending (only when due, with `ackOnlyIfDue`).
+    private mutating func beginPacket(
+        into buffer: UnsafeMutableRawBufferPointer, limit: Int, now: Timestamp, ackOnlyIfDue: Bool = false
+    ) -> PacketUnderConstruction? {
+        let headerCount = DataPacketLayout.headerCount
+        let tagCount = DataPacketLayout.tagCount
+        guard limit > headerCount + tagCount + 1, protection != nil else { return nil }
+        let payloadRegion = UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount..<(limit - tagCount)])
+        var packet = PacketUnderConstruction(
+            writer: WireWriter(payloadRegion), packetNumber: nextPacketNumber, limit: limit,
+            ackLargest: nil, isAckDue: acks.isAckDue(now: now))
+        log.beginPacket()
+        if let pending = acks.pendingAck(now: now), !ackOnlyIfDue || packet.isAckDue {
+            let delay = UInt64(clamping: pending.ackDelay.microsecondsClamped)
+            if AckFrame.encode(ranges: pending.ranges, ackDelayMicroseconds: delay, into: &packet.writer) {
+                packet.ackLargest = pending.largestAcknowledged
+                log.append(.ack(largest: pending.largestAcknowledged))
+            }
+        }
+        return packet
+    }
+
+    private mutating func abandon(_ packet: PacketUnderConstruction) {
+        log.abandonPacket()
+    }
+
+    /// Seals and records the packet; `nil` (nothing sent) when it holds
+    /// nothing but an ACK that is not yet due.
+    private mutating func finishPacket(
+        _ packet: PacketUnderConstruction, isAckEliciting: Bool,
+        into buffer: UnsafeMutableRawBufferPointer, now: Timestamp
+    ) -> Int? {
+        guard isAckEliciting || (packet.ackLargest != nil && packet.isAckDue) else {
+            log.abandonPacket()
+            return nil
+        }
+        let headerCount = DataPacketLayout.headerCount
+        var header = WireWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<headerCount]))
+        _ = DataPacket.writeHeader(keyPhase: protection!.sendKeyPhase, destination: remoteCID,
+                                   packetNumber: packet.packetNumber, into: &header)
+        let total: Int
+        do {
+            total = try protection!.seal(buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<packet.limit]),
+                                         headerCount: headerCount, payloadCount: packet.writer.offset,
+                                         packetNumber: packet.packetNumber, now: now)
+        } catch {
+            // Packet numbers or key uses exhausted (§5.3): this connection is done.
+            log.abandonPacket()
+            closeFrame = (ErrorCode.internalError, nil, Array("key exhausted".utf8))
+            phase = .closing
+            return nil
+        }
+        if packet.ackLargest != nil { acks.onAckSent() }
+        nextPacketNumber = PacketNumber(packet.packetNumber.rawValue + 1)
+        log.commitPacket(packet.packetNumber)
+        loss.onPacketSent(SentPacket(packetNumber: packet.packetNumber, timeSent: now, size: total,
+                                     isAckEliciting: isAckEliciting, isInFlight: isAckEliciting, token: 0))
+        if isAckEliciting {
+            congestion.onPacketSent(bytes: total, now: now)
+            pacer.onPacketSent(bytes: total, now: now)
+            if let interval = configuration.keepAliveInterval { keepAliveDeadline = now + interval }
+        }
+        statistics.packetsSent += 1
+        statistics.bytesSent += UInt64(total)
+        statistics.keyUpdates = UInt64(protection!.sendKeyUpdateCount + protection!.receiveKeyUpdateCount)
+        return total
+    }
+
+    /// Writes a STREAM frame whose data is copied straight from the stream's
+    /// send buffer into the packet.
+    private func writeStreamFrame(_ id: StreamID, _ chunk: SendChunk, into writer: inout WireWriter) {
+        var type = FrameKind.stream.frameType | StreamFrame.lengthFlag
+        if chunk.endsRecord { type |= StreamFrame.recordFlag }
+        if chunk.offset != 0 { type |= StreamFrame.offsetFlag }
+        if chunk.isFinal { type |= StreamFrame.finFlag }
+        writer.writeVarInt(type)
+        writer.writeVarInt(id.rawValue)
+        if chunk.offset != 0 { writer.writeVarInt(chunk.offset) }
+        writer.writeVarInt(UInt64(chunk.count))
+        if chunk.count > 0, let region = writer.reserve(chunk.count) {
+            streams.copyData(id, chunk.range, into: region)
+        }
+    }
+
+    static func frame(for control: StreamControlFrame) -> Frame {
+        switch control {
+        case .resetStream(let id, let code, let finalSize):
+            .resetStream(ResetStreamFrame(streamID: id, errorCode: code, finalSize: finalSize))
+        case .stopSending(let id, let code):
+            .stopSending(StopSendingFrame(streamID: id, errorCode: code))
+        case .maxData(let maximum): .maxData(maximumData: maximum)
+        case .maxStreamData(let id, let maximum): .maxStreamData(MaxStreamDataFrame(streamID: id, maximumData: maximum))
+        case .dataBlocked(let limit): .dataBlocked(dataLimit: limit)
+        case .streamDataBlocked(let id, let limit): .streamDataBlocked(StreamDataBlockedFrame(streamID: id, dataLimit: limit))
+        case .maxStreams(let count): .maxStreams(maximumStreamCount: count)
+        }
+    }
+}

@@ -1,0 +1,508 @@
+/// A SecureStreams endpoint: one local identity on one UDP socket, holding
+/// every connection made through it. The whole protocol, as a deterministic
+/// state machine.
+///
+/// ## Driving the core
+/// The endpoint never touches a socket or reads a clock. A driver (the
+/// Dispatch or libuv drivers, the simulator, a test harness, your own loop)
+/// does five things, always passing the current time:
+///
+/// 1. `handleDatagram(_:from:now:)` for every UDP datagram that arrives;
+/// 2. `handleTimeout(now:)` when ``nextDeadline()`` has passed (extra calls
+///    do nothing);
+/// 3. `pollTransmit(now:into:)` until it returns `nil`, sending each datagram;
+/// 4. ``nextDeadline()`` to arm its one timer;
+/// 5. ``pollEvent()`` until `nil`, acting on each event.
+///
+/// Call order after any input: drain transmits, read the deadline, drain
+/// events. Application commands (`connect`, `openStream`, `write`, …) are
+/// inputs too: drain transmits after them.
+///
+/// ## Invariants
+/// - Same inputs and the same seeded random source ⇒ byte-identical outputs.
+///   No dictionary or set order reaches an output.
+/// - Bounded: connections, events, queued stateless answers, streams, buffers.
+/// - A datagram that is malformed, unauthenticated, replayed or for an unknown
+///   connection is dropped and counted (``statistics``), never a crash; no
+///   connection state exists for a peer before its handshake message authenticates.
+public struct Endpoint {
+    public let configuration: EndpointConfiguration
+    public private(set) var statistics = EndpointStatistics()
+
+    private var random: any RandomSource
+    private var slots: [Slot] = []
+    private var freeSlots: [UInt32] = []
+    /// Local CID → slot. Lookup only: never iterated.
+    private var byCID: [ConnectionID: UInt32] = [:]
+    /// Ephemeral key of an unconfirmed responder connection's Initiation →
+    /// slot, to answer a repeated Initiation with the same Response.
+    private var byInitiation: [Bytes32: UInt32] = [:]
+    private var listeners: [Listener] = []
+    private var events: EventQueue
+    private var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
+    private let ownMACs: HandshakeMACs
+    private var cookies: CookieGenerator
+    private var load: LoadGauge
+    /// Peers known (from an earlier handshake) to have hardware AES (§5.4). Lookup only.
+    private var peersWithAES: Set<EndpointID> = []
+    private var transmitCursor = 0
+    private var versionNegotiationTokens: Int = 10
+    private var versionNegotiationRefill: Timestamp = .zero
+    private var lastNow: Timestamp = .zero
+    private let connectionConfiguration: ConnectionConfiguration
+    /// Holds a read-only datagram while it is decrypted in place.
+    private var scratch: [UInt8] = []
+
+    private struct Slot {
+        var generation: UInt32 = 0
+        var connection: Connection?
+    }
+
+    private struct Listener: Equatable {
+        var service: String
+        var applicationProtocol: String
+    }
+
+    /// - Parameters:
+    ///   - random: where every random choice comes from: `SystemRandom()` in
+    ///     production, a `SeededRandom` for reproducible runs.
+    ///   - now: the driver's current time.
+    public init(configuration: EndpointConfiguration, random: some RandomSource, now: Timestamp) {
+        self.configuration = configuration
+        var random = random
+        self.random = random
+        self.events = EventQueue(capacity: configuration.maxQueuedEvents)
+        ownMACs = HandshakeMACs(responderStaticKey: configuration.identity.staticKey.publicKey)
+        cookies = CookieGenerator(now: now, using: &random)
+        self.random = random
+        load = LoadGauge(configuration: .init(handshakeRateLimit: configuration.handshakeRateLimit,
+                                              maxPendingHandshakes: configuration.maxPendingHandshakes), now: now)
+        lastNow = now
+        var streams = StreamConfiguration()
+        streams.initialStreamWindow = configuration.initialMaxStreamData
+        streams.maxStreamWindow = configuration.maxStreamWindow
+        streams.initialConnectionWindow = configuration.initialMaxData
+        streams.maxConnectionWindow = configuration.maxConnectionWindow
+        streams.maxConcurrentPeerStreams = configuration.initialMaxStreams
+        streams.sendBufferLimit = configuration.sendBufferLimit
+        connectionConfiguration = ConnectionConfiguration(
+            maxDatagramSize: configuration.maxDatagramSize,
+            idleTimeout: configuration.idleTimeout,
+            keepAliveInterval: configuration.keepAliveInterval,
+            handshakeTimeout: configuration.handshakeTimeout,
+            maxAckDelay: configuration.maxAckDelay,
+            protection: ProtectionConfiguration(keyUpdatePackets: configuration.keyUpdatePackets,
+                                                keyUpdateInterval: configuration.keyUpdateInterval),
+            streams: streams,
+            local: TransportParameters(
+                initialMaxData: configuration.initialMaxData,
+                initialMaxStreamData: configuration.initialMaxStreamData,
+                initialMaxStreams: configuration.initialMaxStreams,
+                maxAckDelayMicroseconds: UInt64(clamping: configuration.maxAckDelay.microsecondsClamped),
+                idleTimeoutMilliseconds: UInt64(clamping: configuration.idleTimeout.microsecondsClamped / 1000),
+                maxDatagramSize: UInt64(configuration.maxDatagramSize),
+                hasHardwareAES: AEADAlgorithm.aesGCM.isHardwareAccelerated))
+    }
+
+    /// This endpoint's EID.
+    public var endpointID: EndpointID { configuration.identity.endpointID }
+
+    /// Connections currently held (in any phase).
+    public var connectionCount: Int { byCID.count }
+
+    // MARK: - Listening and connecting
+
+    /// Accepts incoming connections for `(service, protocol)`. Initiations
+    /// for a pair nobody listens for get an authenticated refusal.
+    public mutating func listen(service: String, protocol applicationProtocol: String) {
+        let listener = Listener(service: service, applicationProtocol: applicationProtocol)
+        if !listeners.contains(listener) { listeners.append(listener) }
+    }
+
+    /// Stops accepting `(service, protocol)`; existing connections stay.
+    public mutating func stopListening(service: String, protocol applicationProtocol: String) {
+        listeners.removeAll { $0 == Listener(service: service, applicationProtocol: applicationProtocol) }
+    }
+
+    /// Starts a connection to `peer` at `address` for `(service, protocol)`.
+    /// With the peer's EID the handshake is Noise IK (one round trip); with
+    /// `nil`, Noise XX, and the `connected` event names the EID to pin.
+    /// - Throws: ``UsageError`` when the endpoint is full or the names are empty.
+    public mutating func connect(
+        to peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String,
+        now: Timestamp
+    ) throws(UsageError) -> ConnectionHandle {
+        advance(to: now)
+        guard !service.isEmpty, !applicationProtocol.isEmpty else {
+            throw UsageError("connect needs a service and a protocol name")
+        }
+        guard service.utf8.count <= 255, applicationProtocol.utf8.count <= 255 else {
+            throw UsageError("service and protocol names are at most 255 bytes")
+        }
+        guard connectionCount < configuration.maxConnections else {
+            throw UsageError("the endpoint holds its maximum of \(configuration.maxConnections) connections")
+        }
+        let useAES = configuration.preferAESGCM && AEADAlgorithm.aesGCM.isHardwareAccelerated
+            && peer.map { peersWithAES.contains($0) } == true
+        let (index, handle) = allocateSlot()
+        let cid = freshCID()
+        let connection = Connection.initiate(
+            peer: peer, address: address, service: service, applicationProtocol: applicationProtocol,
+            identity: configuration.identity, cipher: useAES ? .aesGCM : .chaChaPoly, localCID: cid,
+            configuration: connectionConfiguration, handle: handle, random: &random, now: now)
+        install(connection, at: index)
+        statistics.handshakesInitiated += 1
+        return handle
+    }
+
+    // MARK: - Inputs
+
+    /// Feeds one received datagram, decrypting it in place in `datagram`.
+    public mutating func handleDatagram(_ datagram: UnsafeMutableRawBufferPointer, from address: PeerAddress, now: Timestamp) {
+        advance(to: now)
+        statistics.datagramsReceived += 1
+        statistics.bytesReceived += UInt64(datagram.count)
+        switch PacketHeader.parse(UnsafeRawBufferPointer(datagram)) {
+        case .failure(let reason):
+            switch reason {
+            case .unknownVersion:
+                statistics.drops.unknownVersion += 1
+                answerVersionNegotiation(UnsafeRawBufferPointer(datagram), to: address, now: now)
+            case .unsupportedSuite: statistics.drops.unsupportedSuite += 1
+            case .tooShort, .unknownType, .malformed: statistics.drops.malformed += 1
+            }
+        case .success(let packet):
+            dispatch(packet, datagram: datagram, from: address, now: now)
+        }
+    }
+
+    /// Feeds one received datagram from read-only memory (copied once into a
+    /// reused buffer, since packets are decrypted in place).
+    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Timestamp) {
+        var buffer: [UInt8] = []
+        swap(&buffer, &scratch)
+        buffer.removeAll(keepingCapacity: true)
+        buffer.append(contentsOf: datagram)
+        buffer.withUnsafeMutableBytes { handleDatagram($0, from: address, now: now) }
+        swap(&buffer, &scratch)
+    }
+
+    /// Fires every timer that is due. Calling it early does nothing.
+    public mutating func handleTimeout(now: Timestamp) {
+        advance(to: now)
+        cookies.rotateIfDue(now: now, using: &random)
+        for index in slots.indices where slots[index].connection != nil {
+            guard let deadline = slots[index].connection!.nextDeadline, deadline <= now else { continue }
+            slots[index].connection!.handleTimeout(events: &events, now: now)
+            reap(index)
+        }
+    }
+
+    // MARK: - Outputs
+
+    /// Writes the next datagram to send into `buffer` (at least
+    /// `configuration.maxDatagramSize` bytes) and says where it goes.
+    public mutating func pollTransmit(now: Timestamp, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
+        advance(to: now)
+        if let (address, datagram) = stateless.popFirst() {
+            let count = min(datagram.count, buffer.count)
+            datagram.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
+            return sent(Transmit(destination: address, count: count))
+        }
+        let count = slots.count
+        guard count > 0 else { return nil }
+        // Round-robin over connections, so one busy connection cannot starve the others.
+        for step in 0..<count {
+            let index = (transmitCursor + step) % count
+            guard slots[index].connection != nil else { continue }
+            let transmit = slots[index].connection!.pollTransmit(into: buffer, events: &events, random: &random, now: now)
+            reap(index)
+            if let transmit {
+                transmitCursor = (index + 1) % count
+                return sent(transmit)
+            }
+        }
+        return nil
+    }
+
+    /// The earliest instant the endpoint wants ``handleTimeout(now:)``.
+    public func nextDeadline() -> Timestamp? {
+        if !stateless.isEmpty { return lastNow }
+        var earliest: Timestamp?
+        for slot in slots {
+            if let deadline = slot.connection?.nextDeadline, deadline < (earliest ?? .distantFuture) { earliest = deadline }
+        }
+        return earliest
+    }
+
+    /// The next event for the application, oldest first.
+    public mutating func pollEvent() -> Event? {
+        statistics.eventsDropped = events.dropped
+        return events.next()
+    }
+
+    // MARK: - Connection queries and commands
+
+    /// Statistics of a connection, or `nil` for an unknown handle.
+    public func statistics(of handle: ConnectionHandle) -> ConnectionStatistics? {
+        guard let index = index(of: handle), let connection = slots[index].connection else { return nil }
+        var stats = connection.statistics
+        stats.smoothedRTT = connection.loss.rtt.smoothedRTT
+        stats.minimumRTT = connection.loss.rtt.minRTT
+        stats.latestRTT = connection.loss.rtt.latestRTT
+        stats.rttVariation = connection.loss.rtt.rttVariance
+        stats.congestionWindow = UInt64(connection.congestion.congestionWindow)
+        stats.bytesInFlight = UInt64(connection.congestion.bytesInFlight)
+        return stats
+    }
+
+    /// The authenticated EID of a connection's peer, once known.
+    public func peer(of handle: ConnectionHandle) -> EndpointID? {
+        index(of: handle).flatMap { slots[$0].connection?.peer }
+    }
+
+    /// The peer's current (validated) address.
+    public func address(of handle: ConnectionHandle) -> PeerAddress? {
+        index(of: handle).flatMap { slots[$0].connection?.path.address }
+    }
+
+    /// Closes a connection: the peer learns `code` and `reason`; no TIME-WAIT.
+    public mutating func close(_ handle: ConnectionHandle, code: ErrorCode = .noError, reason: String = "", now: Timestamp) {
+        advance(to: now)
+        guard let index = index(of: handle) else { return }
+        slots[index].connection!.close(error: ConnectionError(.closedLocally(code: code, reason: reason)),
+                                       events: &events, now: now, sendClose: true)
+        reap(index)
+    }
+
+    /// Runs `body` on an established connection, mapping misuse to ``UsageError``.
+    mutating func withEstablished<R>(
+        _ handle: ConnectionHandle, _ body: (inout Connection) throws(UsageError) -> R
+    ) throws(UsageError) -> R {
+        guard let index = index(of: handle) else { throw UsageError("\(handle) is not open") }
+        guard slots[index].connection!.isEstablished else {
+            throw UsageError("\(handle) is not established (its handshake is in progress or it is closing)")
+        }
+        return try body(&slots[index].connection!)
+    }
+
+    /// The established connection behind `handle`, for read-only queries.
+    func established(_ handle: ConnectionHandle) -> Connection? {
+        guard let index = index(of: handle), let connection = slots[index].connection, connection.isEstablished else {
+            return nil
+        }
+        return connection
+    }
+
+    mutating func emit(_ event: Event) { events.emit(event) }
+
+    // MARK: - Dispatch
+
+    private mutating func dispatch(_ packet: ParsedPacket, datagram: UnsafeMutableRawBufferPointer,
+                                   from address: PeerAddress, now: Timestamp) {
+        switch packet {
+        case .initiation(let initiation):
+            handleInitiation(initiation, datagram: UnsafeRawBufferPointer(datagram), from: address, now: now)
+        case .response(let response):
+            guard let index = lookup(response.destination) else { return }
+            let identity = configuration.identity
+            slots[index].connection!.handleResponse(response.noiseMessage, from: address, identity: identity,
+                                                    events: &events, random: &random, now: now)
+            if let connection = slots[index].connection, connection.isEstablished,
+               connection.peerParameters.hasHardwareAES, let peer = connection.peer, peersWithAES.count < 4_096 {
+                peersWithAES.insert(peer)
+            }
+            reap(index)
+        case .finish(let finish):
+            guard let index = lookup(finish.destination) else { return }
+            slots[index].connection!.handleFinish(finish.noiseMessage, from: address, events: &events, now: now)
+            forgetInitiationIfConfirmed(index)
+            reap(index)
+        case .cookie(let cookie):
+            guard let index = lookup(cookie.destination) else { return }
+            if !slots[index].connection!.handleCookie(UnsafeRawBufferPointer(datagram), now: now) {
+                statistics.drops.authenticationFailed += 1
+            }
+        case .data(let data):
+            guard let index = lookup(data.destination) else { return }
+            slots[index].connection!.handleData(datagram, from: address, events: &events, random: &random, now: now)
+            forgetInitiationIfConfirmed(index)
+            reap(index)
+        case .versionNegotiation(let negotiation):
+            handleVersionNegotiation(negotiation, now: now)
+        }
+    }
+
+    private mutating func handleInitiation(_ initiation: InitiationPacket, datagram: UnsafeRawBufferPointer,
+                                           from address: PeerAddress, now: Timestamp) {
+        let noise = initiation.suite.noiseProtocol
+        guard noise.cipher.isHardwareAccelerated else {
+            statistics.drops.unsupportedSuite += 1
+            return
+        }
+        // mac1 first: one hash, no DH, and junk is gone (§4.1).
+        let macs = noise.pattern.base == .IK ? ownMACs : HandshakeMACs.xx
+        guard macs.verifyMAC1(datagram) else {
+            statistics.drops.authenticationFailed += 1
+            return
+        }
+        let ephemeral = Bytes32(UnsafeRawBufferPointer(rebasing: initiation.noiseMessage[0..<32]))!
+        if let index = byInitiation[ephemeral], slots[Int(index)].connection != nil {
+            // A repeated Initiation: our Response was lost. Send it again.
+            slots[Int(index)].connection!.path.bytesReceived += UInt64(datagram.count)
+            slots[Int(index)].connection!.handshakeRetransmitDeadline = now
+            return
+        }
+        let addressBytes = address.canonicalBytes
+        if load.assessInitiation(now: now, pendingHandshakes: byInitiation.count) == .underLoad {
+            let proven = addressBytes.withUnsafeBytes { cookies.verifyMAC2(datagram, address: $0, now: now) }
+            if !proven {
+                var reply = [UInt8](repeating: 0, count: CookiePacket.packetCount)
+                let cookies = self.cookies
+                let written = addressBytes.withUnsafeBytes { addressBuffer in
+                    reply.withUnsafeMutableBytes { out in
+                        cookies.writeCookiePacket(answering: datagram, from: addressBuffer, macs: macs,
+                                                  using: &random, into: out)
+                    }
+                }
+                if stateless.append((address, Array(reply[0..<written]))) { statistics.cookiesSent += 1 }
+                statistics.drops.refused += 1
+                return
+            }
+        }
+        guard connectionCount < configuration.maxConnections else {
+            statistics.drops.refused += 1
+            return
+        }
+        let (index, handle) = allocateSlot()
+        let listeners = self.listeners
+        let outcome = Connection.accept(
+            initiation, from: address, identity: configuration.identity,
+            isListening: { service, proto in listeners.contains(Listener(service: service, applicationProtocol: proto)) },
+            localCID: freshCID(), configuration: connectionConfiguration, handle: handle, random: &random, now: now)
+        switch outcome {
+        case .accepted(let connection, _):
+            install(connection, at: index)
+            byInitiation[ephemeral] = UInt32(index)
+            statistics.handshakesAccepted += 1
+        case .refused(let response):
+            releaseSlot(index)
+            _ = stateless.append((address, response))
+        case .dropped(let kind):
+            releaseSlot(index)
+            switch kind {
+            case .malformed: statistics.drops.malformed += 1
+            case .authenticationFailed: statistics.drops.authenticationFailed += 1
+            }
+        }
+    }
+
+    private mutating func handleVersionNegotiation(_ negotiation: VersionNegotiationPacket, now: Timestamp) {
+        // The echo names bytes 1..<9 of our Initiation: type, suite, and the
+        // first six bytes of our CID.
+        for index in slots.indices {
+            guard let connection = slots[index].connection, connection.phase == .initiating else { continue }
+            let cid = connection.localCID.rawValue
+            guard negotiation.echo & 0x0000_FFFF_FFFF_FFFF == cid >> 16 else { continue }
+            let theirs = Array(negotiation.versions)
+            slots[index].connection!.close(
+                error: ConnectionError(.noCommonVersion(ours: ProtocolVersion.supported.map(\.rawValue), theirs: theirs)),
+                events: &events, now: now, sendClose: false)
+            reap(index)
+            return
+        }
+    }
+
+    /// Answers an unknown version (§3.5): never larger than what prompted it,
+    /// and at most ten answers per second in all, so it amplifies and reflects nothing.
+    private mutating func answerVersionNegotiation(_ datagram: UnsafeRawBufferPointer, to address: PeerAddress, now: Timestamp) {
+        if now >= versionNegotiationRefill {
+            versionNegotiationTokens = 10
+            versionNegotiationRefill = now + .seconds(1)
+        }
+        guard versionNegotiationTokens > 0, datagram.first != ProtocolVersion.negotiationMarker else { return }
+        let size = 2 + 8 + 1 + ProtocolVersion.supported.count
+        guard datagram.count >= size else { return }
+        var reply = [UInt8](repeating: 0, count: size)
+        let ok = reply.withUnsafeMutableBytes { out in
+            var writer = WireWriter(out)
+            return VersionNegotiationPacket.write(answering: datagram, versions: ProtocolVersion.supported, into: &writer)
+        }
+        guard ok, stateless.append((address, reply)) else { return }
+        versionNegotiationTokens -= 1
+        statistics.versionNegotiationsSent += 1
+    }
+
+    // MARK: - Slots
+
+    private func index(of handle: ConnectionHandle) -> Int? {
+        let index = Int(handle.index)
+        guard index < slots.count, slots[index].generation == handle.generation,
+              slots[index].connection != nil else { return nil }
+        return index
+    }
+
+    private mutating func lookup(_ cid: ConnectionID) -> Int? {
+        guard let index = byCID[cid] else {
+            statistics.drops.unknownConnection += 1
+            return nil
+        }
+        return Int(index)
+    }
+
+    private mutating func allocateSlot() -> (Int, ConnectionHandle) {
+        let index: Int
+        if let free = freeSlots.popLast() {
+            index = Int(free)
+        } else {
+            index = slots.count
+            slots.append(Slot())
+        }
+        return (index, ConnectionHandle(index: UInt32(index), generation: slots[index].generation))
+    }
+
+    private mutating func releaseSlot(_ index: Int) {
+        slots[index].connection = nil
+        slots[index].generation &+= 1
+        freeSlots.append(UInt32(index))
+    }
+
+    private mutating func install(_ connection: Connection, at index: Int) {
+        byCID[connection.localCID] = UInt32(index)
+        slots[index].connection = connection
+    }
+
+    /// Frees a connection that has finished draining.
+    private mutating func reap(_ index: Int) {
+        guard let connection = slots[index].connection, connection.isDrained else { return }
+        byCID.removeValue(forKey: connection.localCID)
+        if let key = connection.initiationKey { byInitiation.removeValue(forKey: key) }
+        releaseSlot(index)
+    }
+
+    private mutating func forgetInitiationIfConfirmed(_ index: Int) {
+        guard let connection = slots[index].connection, connection.isHandshakeConfirmed,
+              let key = connection.initiationKey else { return }
+        byInitiation.removeValue(forKey: key)
+        slots[index].connection!.initiationKey = nil
+    }
+
+    private mutating func freshCID() -> ConnectionID {
+        while true {
+            let cid = ConnectionID(using: &random)
+            if byCID[cid] == nil { return cid }
+        }
+    }
+
+    private mutating func sent(_ transmit: Transmit) -> Transmit {
+        statistics.datagramsSent += 1
+        statistics.bytesSent += UInt64(transmit.count)
+        return transmit
+    }
+
+    /// Time never goes backwards (a driver contract, checked in debug builds).
+    private mutating func advance(to now: Timestamp) {
+        assert(now >= lastNow, "time went backwards: \(now) after \(lastNow)")
+        lastNow = max(lastNow, now)
+    }
+}

@@ -1,0 +1,185 @@
+@testable import SecureStreamsCore
+
+/// Two endpoints joined by a simulated link with a manual clock (STYLE.md §9).
+///
+/// `step()` delivers due datagrams, fires due timeouts, drains transmits into
+/// the links (with latency, loss, duplication, reordering, corruption, as
+/// configured), then jumps `now` to the next deadline or arrival. Every random
+/// choice comes from one seed, so a run replays exactly.
+struct Pair {
+    struct Link {
+        var latency: Duration = .milliseconds(10)
+        var lossRate: Double = 0
+        var duplicateRate: Double = 0
+        var reorderRate: Double = 0
+        var reorderDelay: Duration = .milliseconds(15)
+        var corruptRate: Double = 0
+        /// Drops every datagram while set (a blackhole).
+        var isDown = false
+    }
+
+    struct InFlight {
+        var arrival: Timestamp
+        var sequence: UInt64
+        var source: PeerAddress
+        var destination: PeerAddress
+        var bytes: [UInt8]
+    }
+
+    var client: Endpoint
+    var server: Endpoint
+    var clientAddress = PeerAddress(ipv4: 10, 0, 0, 1, port: 40_000)
+    let serverAddress = PeerAddress(ipv4: 10, 0, 0, 2, port: 7_000)
+    var toServer = Link()
+    var toClient = Link()
+    var now = Timestamp(nanoseconds: 1_000_000_000)
+    var inFlight: [InFlight] = []
+    var sequence: UInt64 = 0
+    var network: SeededRandom
+    let seed: UInt64
+    var clientEvents: [Event] = []
+    var serverEvents: [Event] = []
+    /// Every datagram put on the wire, in order, for determinism checks.
+    var wireLog = BLAKE2bLog()
+    var delivered = 0
+    var buffer = [UInt8](repeating: 0, count: 2_048)
+
+    init(seed: UInt64, configure: (inout EndpointConfiguration, Side) -> Void = { _, _ in }) {
+        self.seed = seed
+        let root = SeededRandom(seed: seed)
+        var keys = root.fork(label: "keys")
+        var clientConfiguration = EndpointConfiguration(identity: HostIdentity(using: &keys))
+        var serverConfiguration = EndpointConfiguration(identity: HostIdentity(using: &keys))
+        configure(&clientConfiguration, .initiator)
+        configure(&serverConfiguration, .responder)
+        let start = Timestamp(nanoseconds: 1_000_000_000)
+        client = Endpoint(configuration: clientConfiguration, random: root.fork(label: "client"), now: start)
+        server = Endpoint(configuration: serverConfiguration, random: root.fork(label: "server"), now: start)
+        network = root.fork(label: "network")
+        server.listen(service: "test", protocol: "bytes")
+    }
+
+    /// Connects the client to the server (IK with the server's EID, XX without).
+    mutating func connect(knowingServer: Bool = true) throws -> ConnectionHandle {
+        try client.connect(to: knowingServer ? server.endpointID : nil, at: serverAddress,
+                           service: "test", protocol: "bytes", now: now)
+    }
+
+    /// One round: deliver, time out, transmit, then advance the clock.
+    /// Returns false when nothing remains to happen.
+    @discardableResult
+    mutating func step() -> Bool {
+        deliverDue()
+        client.handleTimeout(now: now)
+        server.handleTimeout(now: now)
+        flush()
+        drainEvents()
+        let next = [client.nextDeadline(), server.nextDeadline(), inFlight.map(\.arrival).min()].compactMap { $0 }.min()
+        guard let next else { return false }
+        now = max(now, next)
+        return true
+    }
+
+    /// Steps until `done` holds, or fails after `maxSteps` or `timeout` of virtual time.
+    mutating func drive(maxSteps: Int = 2_000_000, timeout: Duration = .seconds(600),
+                        until done: (inout Pair) -> Bool) -> Bool {
+        let limit = now + timeout
+        for _ in 0..<maxSteps {
+            if done(&self) { return true }
+            guard step(), now <= limit else { return done(&self) }
+        }
+        return false
+    }
+
+    mutating func flush() {
+        var sentSomething = true
+        while sentSomething {
+            sentSomething = false
+            while let transmit = buffer.withUnsafeMutableBytes({ client.pollTransmit(now: now, into: $0) }) {
+                send(Array(buffer[0..<transmit.count]), from: clientAddress, to: transmit.destination, over: toServer)
+                sentSomething = true
+            }
+            while let transmit = buffer.withUnsafeMutableBytes({ server.pollTransmit(now: now, into: $0) }) {
+                send(Array(buffer[0..<transmit.count]), from: serverAddress, to: transmit.destination, over: toClient)
+                sentSomething = true
+            }
+        }
+    }
+
+    mutating func drainEvents() {
+        while let event = client.pollEvent() { clientEvents.append(event) }
+        while let event = server.pollEvent() { serverEvents.append(event) }
+    }
+
+    private mutating func send(_ bytes: [UInt8], from source: PeerAddress, to destination: PeerAddress, over link: Link) {
+        wireLog.append(bytes)
+        guard !link.isDown, !chance(link.lossRate) else { return }
+        var bytes = bytes
+        if chance(link.corruptRate) {
+            let index = Int.random(in: 0..<bytes.count, using: &network)
+            bytes[index] ^= UInt8.random(in: 1...255, using: &network)
+        }
+        var arrival = now + link.latency
+        if chance(link.reorderRate) { arrival += link.reorderDelay }
+        enqueue(InFlight(arrival: arrival, sequence: 0, source: source, destination: destination, bytes: bytes))
+        if chance(link.duplicateRate) {
+            enqueue(InFlight(arrival: arrival + .milliseconds(1), sequence: 0, source: source, destination: destination, bytes: bytes))
+        }
+    }
+
+    private mutating func enqueue(_ datagram: InFlight) {
+        var datagram = datagram
+        datagram.sequence = sequence
+        sequence += 1
+        inFlight.append(datagram)
+    }
+
+    private mutating func deliverDue() {
+        // Deliver in (arrival, sequence) order: deterministic.
+        while let index = inFlight.indices.filter({ inFlight[$0].arrival <= now })
+            .min(by: { (inFlight[$0].arrival, inFlight[$0].sequence) < (inFlight[$1].arrival, inFlight[$1].sequence) }) {
+            var datagram = inFlight.remove(at: index)
+            delivered += 1
+            datagram.bytes.withUnsafeMutableBytes { bytes in
+                if datagram.destination == serverAddress {
+                    server.handleDatagram(bytes, from: datagram.source, now: now)
+                } else if datagram.destination == clientAddress {
+                    client.handleDatagram(bytes, from: datagram.source, now: now)
+                }
+                // Anything else goes nowhere (an old client address after a rebinding).
+            }
+        }
+    }
+
+    private mutating func chance(_ rate: Double) -> Bool {
+        rate > 0 && Double.random(in: 0..<1, using: &network) < rate
+    }
+
+    /// The handle of the first `connected` event seen by `side`.
+    func connected(_ side: Side) -> ConnectionHandle? {
+        for event in side == .initiator ? clientEvents : serverEvents {
+            if case .connected(let handle, _, _, _, _) = event { return handle }
+        }
+        return nil
+    }
+
+    func closed(_ side: Side) -> ConnectionError? {
+        for event in side == .initiator ? clientEvents : serverEvents {
+            if case .closed(_, let error) = event { return error }
+        }
+        return nil
+    }
+}
+
+/// A running hash of every datagram sent, to compare runs byte for byte.
+struct BLAKE2bLog {
+    private(set) var count = 0
+    private var digest = [UInt8](repeating: 0, count: 32)
+
+    mutating func append(_ bytes: [UInt8]) {
+        digest = BLAKE2b.hash(digest + bytes, outputCount: 32)
+        count += 1
+    }
+
+    var hex: String { Hex.encode(digest) }
+}
