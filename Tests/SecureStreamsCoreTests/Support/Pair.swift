@@ -74,7 +74,7 @@ struct Pair {
         server.handleTimeout(now: now)
         flush()
         drainEvents()
-        let next = [client.nextDeadline(), server.nextDeadline(), inFlight.map(\.arrival).min()].compactMap { $0 }.min()
+        let next = [client.nextDeadline(), server.nextDeadline(), inFlight.first?.arrival].compactMap { $0 }.min()
         guard let next else { return false }
         now = max(now, next)
         return true
@@ -127,18 +127,30 @@ struct Pair {
         }
     }
 
+    /// Keeps `inFlight` sorted by (arrival, sequence): delivery order is deterministic.
     private mutating func enqueue(_ datagram: InFlight) {
         var datagram = datagram
         datagram.sequence = sequence
         sequence += 1
-        inFlight.append(datagram)
+        var low = 0
+        var high = inFlight.count
+        while low < high {
+            let mid = (low + high) / 2
+            if (inFlight[mid].arrival, inFlight[mid].sequence) <= (datagram.arrival, datagram.sequence) {
+                low = mid + 1
+            } else {
+                high = mid
+            }
+        }
+        inFlight.insert(datagram, at: low)
     }
 
     private mutating func deliverDue() {
-        // Deliver in (arrival, sequence) order: deterministic.
-        while let index = inFlight.indices.filter({ inFlight[$0].arrival <= now })
-            .min(by: { (inFlight[$0].arrival, inFlight[$0].sequence) < (inFlight[$1].arrival, inFlight[$1].sequence) }) {
-            var datagram = inFlight.remove(at: index)
+        var delivering = 0
+        while delivering < inFlight.count, inFlight[delivering].arrival <= now { delivering += 1 }
+        let due = inFlight[0..<delivering]
+        inFlight.removeFirst(delivering)
+        for var datagram in due {
             delivered += 1
             datagram.bytes.withUnsafeMutableBytes { bytes in
                 if datagram.destination == serverAddress {
@@ -182,4 +194,38 @@ struct BLAKE2bLog {
     }
 
     var hex: String { Hex.encode(digest) }
+}
+
+/// What a read found.
+enum ReadOutcome: Equatable {
+    case bytes([UInt8])
+    /// The peer finished and everything was read.
+    case end
+    /// Nothing yet (no bytes, or the stream is not known here yet).
+    case nothing
+}
+
+extension Endpoint {
+    /// Reads what is ready, telling "not yet" apart from "finished".
+    mutating func readAvailable(from stream: StreamID, on connection: ConnectionHandle, maxBytes: Int = 1 << 20) -> ReadOutcome {
+        do {
+            guard let bytes = try read(from: stream, on: connection, maxBytes: maxBytes) else { return .end }
+            return bytes.isEmpty ? .nothing : .bytes(bytes)
+        } catch {
+            return .nothing
+        }
+    }
+}
+
+extension Endpoint {
+    /// Appends what is ready to `bytes`; true once the stream's end was read.
+    mutating func readToEnd(from stream: StreamID, on connection: ConnectionHandle, into bytes: inout [UInt8]) -> Bool {
+        while true {
+            switch readAvailable(from: stream, on: connection) {
+            case .bytes(let more): bytes += more
+            case .end: return true
+            case .nothing: return false
+            }
+        }
+    }
 }
