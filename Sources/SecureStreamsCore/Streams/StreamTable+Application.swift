@@ -67,11 +67,16 @@ extension StreamTable {
         guard var entry = take(id) else { throw .unknownStream(id) }
         defer { put(entry) }
         if let code = entry.state.receive.resetCode { throw .resetByPeer(id, code) }
-        if entry.receive.isFullyRead { return nil }
+        if entry.receive.isFullyRead {
+            // The application has now seen the end: only now may the stream
+            // be retired (a reader that got the last bytes still needs this nil).
+            _ = entry.state.receive.onAllDataRead()
+            return nil
+        }
         let count = entry.receive.read(into: destination)
         entry.reportedReadable = false
         if entry.receive.readableCount == 0 { entry.reportedRecord = false }
-        releaseReceived(&entry, count: count)
+        releaseReceived(&entry, count: count, retireWhenFullyRead: false)
         return count
     }
 

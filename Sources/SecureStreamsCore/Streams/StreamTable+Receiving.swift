@@ -151,7 +151,7 @@ extension StreamTable {
     /// `count` bytes of `entry` were consumed (read or discarded): release
     /// their credit, queue window updates that are due, and move the
     /// receiving half to `dataRead` once everything was read.
-    mutating func releaseReceived(_ entry: inout StreamEntry, count: Int) {
+    mutating func releaseReceived(_ entry: inout StreamEntry, count: Int, retireWhenFullyRead: Bool = true) {
         if count > 0 {
             entry.receiveCredit.onConsumed(UInt64(count))
             releaseConnectionReceive(UInt64(count))
@@ -160,7 +160,7 @@ extension StreamTable {
                 pendingControl.append(.maxStreamData(entry.id))
             }
         }
-        if entry.receive.isFullyRead { _ = entry.state.receive.onAllDataRead() }
+        if retireWhenFullyRead, entry.receive.isFullyRead { _ = entry.state.receive.onAllDataRead() }
     }
 
     /// Our sending half was just reset (by the application or at the peer's

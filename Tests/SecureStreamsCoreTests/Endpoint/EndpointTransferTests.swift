@@ -112,7 +112,7 @@ import Testing
         #expect(pair.drive(timeout: .seconds(5)) { pair in
             return pair.client.readToEnd(from: id, on: connection, into: &answer)
         })
-        #expect(answer == Array("answer".utf8))
+        #expect(answer == Array("answer".utf8), "answer \(answer) events \(pair.clientEvents) then \(pair.client.readAvailable(from: id, on: connection)) stats \(String(describing: pair.server.statistics(of: server)))")
     }
 
     @Test func resetReachesThePeerWithItsCode() throws {
