@@ -23,10 +23,10 @@ struct Transfer {
 
     /// Runs the transfer to completion; false when it stalls or times out.
     mutating func run(on pair: inout Pair, connection: ConnectionHandle, timeout: Duration,
-                      maxSteps: Int = 5_000_000, during: (inout Pair) -> Void = { _ in }) -> Bool {
+                      maxSteps: Int = 5_000_000, during: (inout Pair, _ receivedBytes: Int) -> Void = { _, _ in }) -> Bool {
         var chunk = [UInt8](repeating: 0, count: 64 * 1024)
         return pair.drive(maxSteps: maxSteps, timeout: timeout) { pair in
-            during(&pair)
+            during(&pair, received.values.reduce(0) { $0 + $1.count })
             guard pair.connected(.responder) != nil || !ids.isEmpty || pair.connected(.initiator) != nil else { return false }
             if ids.isEmpty {
                 for _ in 0..<streams {
