@@ -117,3 +117,47 @@ import Testing
         #expect(pair.server.statistics.drops.unknownVersion == 1)
     }
 }
+
+@Suite struct EndpointLinkTests {
+    @Test func blackholeStallsTheLinkAndItComesBackUp() throws {
+        var pair = Pair(seed: 51)
+        let connection = try pair.connect()
+        var transfer = Transfer(streams: 1, bytesPerStream: 2_000_000)
+        var holeStart: Timestamp?
+        let done = transfer.run(on: &pair, connection: connection, timeout: .seconds(120)) { pair, received in
+            if holeStart == nil, received > 500_000 {
+                holeStart = pair.now
+                pair.toServer.isDown = true
+                pair.toClient.isDown = true
+            }
+            if let start = holeStart, pair.now - start >= .seconds(2), pair.toServer.isDown {
+                pair.toServer.isDown = false
+                pair.toClient.isDown = false
+            }
+        }
+        #expect(done && transfer.isIntact())
+        let linkEvents = pair.clientEvents.compactMap { event -> String? in
+            switch event {
+            case .linkStalled: "stalled"
+            case .linkDown: "down"
+            case .linkUp: "up"
+            default: nil
+            }
+        }
+        #expect(linkEvents.first == "stalled", "link events: \(linkEvents)")
+        #expect(linkEvents.last == "up", "link events: \(linkEvents)")
+    }
+
+    @Test func responderNeverSendsMoreThanThreeTimesWhatAnUnvalidatedAddressSent() throws {
+        var pair = Pair(seed: 52)
+        _ = try pair.connect()
+        // Let exactly the first Initiation through, then cut the client off:
+        // the responder has one unvalidated address and must not amplify.
+        #expect(pair.drive(timeout: .seconds(1)) { $0.server.statistics.datagramsReceived >= 1 })
+        pair.toServer.isDown = true
+        _ = pair.drive(timeout: .seconds(20)) { _ in false }
+        let stats = pair.server.statistics
+        #expect(stats.bytesSent > 0)
+        #expect(stats.bytesSent <= 3 * stats.bytesReceived, "sent \(stats.bytesSent) for \(stats.bytesReceived) received")
+    }
+}
