@@ -30,8 +30,6 @@ public struct ConnectionStatistics: Hashable, Sendable {
     public var packetsLost: UInt64 = 0
     /// Stream bytes sent again after a loss.
     public var bytesRetransmitted: UInt64 = 0
-    /// Stream bytes delivered to the application.
-    public var streamBytesDelivered: UInt64 = 0
     public var smoothedRTT: Duration = .zero
     public var minimumRTT: Duration = .zero
     public var latestRTT: Duration = .zero
