@@ -78,9 +78,12 @@ extension Connection {
         case .maxStreamData(let credit):
             try streams.handleMaxStreamData(credit.streamID, maximum: credit.maximumData)
         case .dataBlocked(let limit):
+            // The peer has more to send than our connection window allows.
             streams.handleDataBlocked(limit: limit)
+            events.emit(.receiveBlocked(handle, nil))
         case .streamDataBlocked(let blocked):
             try streams.handleStreamDataBlocked(blocked.streamID, limit: blocked.dataLimit)
+            events.emit(.receiveBlocked(handle, blocked.streamID))
         case .maxStreams(let count):
             try streams.handleMaxStreams(count)
         case .close(let close):

@@ -145,3 +145,48 @@ enum SeedEnvironment {
         return String(cString: raw)
     }
 }
+
+@Suite struct EndpointScaleTests {
+    @Test func tenThousandConcurrentStreams() throws {
+        var pair = Pair(seed: 61) { configuration, _ in configuration.initialMaxStreams = 10_000 }
+        let connection = try pair.connect()
+        #expect(pair.drive(timeout: .seconds(5)) { $0.connected(.responder) != nil })
+        var ids: [StreamID] = []
+        for index in 0..<10_000 {
+            let id = try pair.client.openStream(on: connection)
+            ids.append(id)
+            _ = try pair.client.write([UInt8(index & 0xff), UInt8(index >> 8)], to: id, on: connection, endOfRecord: true)
+            try pair.client.finish(id, on: connection)
+        }
+        let server = try #require(pair.connected(.responder))
+        var seen = 0
+        var pending = Set(ids)
+        let done = pair.drive(timeout: .seconds(60)) { pair in
+            for id in pending {
+                if let record = try? pair.server.readRecord(from: id, on: server) {
+                    let index = Int(record[0]) | Int(record[1]) << 8
+                    #expect(ids[index] == id)
+                    pending.remove(id)
+                    seen += 1
+                }
+            }
+            return pending.isEmpty
+        }
+        #expect(done, "\(seen) of 10,000 records arrived")
+    }
+
+    @Test func receiverLearnsWhenThePeerIsBlockedOnItsWindow() throws {
+        var pair = Pair(seed: 62) { configuration, _ in
+            configuration.initialMaxStreamData = 16_384
+            configuration.maxStreamWindow = 16_384
+        }
+        let connection = try pair.connect()
+        #expect(pair.drive(timeout: .seconds(5)) { $0.connected(.responder) != nil })
+        let id = try pair.client.openStream(on: connection)
+        _ = try pair.client.write([UInt8](repeating: 3, count: 100_000), to: id, on: connection)
+        // The server reads nothing: the client runs out of stream credit.
+        #expect(pair.drive(timeout: .seconds(5)) { pair in
+            pair.serverEvents.contains { if case .receiveBlocked(_, id) = $0 { true } else { false } }
+        })
+    }
+}
