@@ -160,9 +160,13 @@ struct Path {
 
     /// Bytes we may still send before validation (PROTOCOL.md §4.3).
     var amplificationBudget: Int {
-        if isValidated { return .max }
-        let allowed = bytesReceived * 3
-        return bytesSent >= allowed ? 0 : Int(allowed - bytesSent)
+        isValidated ? .max : Self.unvalidatedBudget(received: bytesReceived, sent: bytesSent)
+    }
+
+    /// "At most three times the bytes received" to an address not yet validated.
+    static func unvalidatedBudget(received: UInt64, sent: UInt64) -> Int {
+        let allowed = received * 3
+        return sent >= allowed ? 0 : Int(allowed - sent)
     }
 }
 
@@ -178,10 +182,7 @@ struct PathProbe {
 
     static let maxAttempts = 3
 
-    var amplificationBudget: Int {
-        let allowed = bytesReceived * 3
-        return bytesSent >= allowed ? 0 : Int(allowed - bytesSent)
-    }
+    var amplificationBudget: Int { Path.unvalidatedBudget(received: bytesReceived, sent: bytesSent) }
 }
 
 /// Liveness of the path as acknowledgements show it.

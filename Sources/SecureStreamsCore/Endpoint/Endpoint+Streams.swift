@@ -87,24 +87,16 @@ extension Endpoint {
     private mutating func withStreams<R>(
         _ handle: ConnectionHandle, _ body: (inout Connection) throws(StreamCommandError) -> R
     ) throws(UsageError) -> R {
-        var queued: [Event] = []
+        var sink = EventQueue(capacity: 64)
         let result: R = try withEstablished(handle) { (c) throws(UsageError) in
-            let outcome: Result<R, StreamCommandError>
+            defer { c.drainStreamEvents(into: &sink) }
             do throws(StreamCommandError) {
-                outcome = .success(try body(&c))
+                return try body(&c)
             } catch {
-                outcome = .failure(error)
+                throw UsageError(Self.describe(error))
             }
-            guard case .success(let value) = outcome else {
-                if case .failure(let error) = outcome { throw UsageError(Self.describe(error)) }
-                preconditionFailure("unreachable")
-            }
-            var sink = EventQueue(capacity: 64)
-            c.drainStreamEvents(into: &sink)
-            while let event = sink.next() { queued.append(event) }
-            return value
         }
-        for event in queued { emit(event) }
+        while let event = sink.next() { emit(event) }
         return result
     }
 
