@@ -3,9 +3,9 @@
 /// The core never reads a clock (the sans-IO rule): every input carries
 /// `now` as a `Timestamp`, and every deadline the core reports is one. The
 /// origin is arbitrary but fixed for one endpoint (a driver typically uses
-/// `CLOCK_MONOTONIC`; the simulator starts at zero). Not
-/// `ContinuousClock.Instant`, whose origin belongs to the OS and whose
-/// `.now` is one keystroke away.
+/// `CLOCK_MONOTONIC`; the simulator starts at zero). Not the standard
+/// library's clock instants, whose origin belongs to the OS and whose `now`
+/// is one keystroke away.
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     public var nanoseconds: UInt64
 
