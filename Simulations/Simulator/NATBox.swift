@@ -28,7 +28,8 @@ struct NATBox {
     enum Verdict {
         case toInside(Datagram, host: PeerAddress)
         case toOutside(Datagram)
-        case dropped(String)
+        /// `cause` is one word (statistics key), `detail` is for humans.
+        case dropped(cause: String, detail: String)
     }
 
     let spec: NATSpec
@@ -53,7 +54,7 @@ struct NATBox {
     mutating func outbound(_ datagram: Datagram, now: Timestamp) -> Verdict {
         guard var mapping = mapping(for: datagram.source, to: datagram.destination, now: now) else {
             dropped += 1
-            return .dropped("no free port")
+            return .dropped(cause: "noPort", detail: "no free port")
         }
         mapping.lastOutbound = now
         mapping.contacted.insert(datagram.destination)
@@ -63,7 +64,7 @@ struct NATBox {
         if owns(datagram.destination) {
             guard spec.hairpinning else {
                 dropped += 1
-                return .dropped("hairpinning off")
+                return .dropped(cause: "hairpinningOff", detail: "hairpinning off")
             }
             return inbound(translated, now: now)
         }
@@ -74,7 +75,7 @@ struct NATBox {
     mutating func inbound(_ datagram: Datagram, now: Timestamp) -> Verdict {
         guard let key = byPort[datagram.destination.port], let mapping = live(key, now: now) else {
             dropped += 1
-            return .dropped("no mapping for port \(datagram.destination.port)")
+            return .dropped(cause: "noMapping", detail: "no mapping for port \(datagram.destination.port)")
         }
         let allowed: Bool
         switch spec.filtering {
@@ -84,7 +85,7 @@ struct NATBox {
         }
         guard allowed else {
             dropped += 1
-            return .dropped("filtered \(datagram.source)")
+            return .dropped(cause: "filtered", detail: "filtered \(datagram.source)")
         }
         var translated = datagram
         translated.destination = mapping.key.inside

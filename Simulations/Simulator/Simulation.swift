@@ -187,6 +187,7 @@ final class Runner {
 
     private func drainEvents(_ index: Int) {
         while let event = hosts[index].endpoint.pollEvent() {
+            if case .pathChanged = event { statistics.pathChanges += 1 }
             hosts[index].handle(event, invariants: &invariants, now: now)
         }
     }
@@ -303,8 +304,8 @@ final class Runner {
                     return drop("nat:noHost")
                 }
                 forward(translated, from: node, to: .host(host))
-            case .dropped(let reason):
-                drop("nat:\(reason.split(separator: " ").first ?? "")")
+            case .dropped(let cause, _):
+                drop("nat:\(cause)")
             }
         }
     }
@@ -355,6 +356,7 @@ final class Runner {
         }
         statistics.drops = drops.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         statistics.traceHash = trace.hex
+        statistics.natMappings = nats.reduce(0) { $0 + $1.mappingsCreated }
 
         var outcome = Verdict.Outcome.success
         var details: [String] = []

@@ -58,6 +58,10 @@ public struct RunStatistics: Sendable, CustomStringConvertible {
     public var drops: [(cause: String, count: Int)] = []
     public var bytesRetransmitted: UInt64 = 0
     public var packetsLost: UInt64 = 0
+    /// `pathChanged` events seen by any host (a NAT rebinding shows here).
+    public var pathChanges = 0
+    /// NAT mappings created, over every NAT.
+    public var natMappings = 0
     public var smoothedRTT: Duration = .zero
     public var minimumRTT: Duration = .zero
     /// BLAKE2b-256 over every datagram delivered to an endpoint (time, addresses, bytes), hex.
@@ -70,6 +74,7 @@ public struct RunStatistics: Sendable, CustomStringConvertible {
           virtual duration \(duration), completed at \(completed), payload \(payloadBytes) B, \
         goodput \(Int(goodput)) bit/s
           datagrams sent \(datagramsSent), delivered \(datagramsDelivered), drops [\(dropText)]
+          path changes \(pathChanges), NAT mappings \(natMappings)
           retransmitted \(bytesRetransmitted) B, lost packets \(packetsLost), srtt \(smoothedRTT), min rtt \(minimumRTT)
           trace \(traceHash)
         """

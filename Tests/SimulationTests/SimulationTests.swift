@@ -49,10 +49,91 @@ func expectSuccess(_ verdict: Verdict, sourceLocation: SourceLocation = #_source
 @Suite struct SimulationTests {
     @Test func bulkTransferOverACleanLinkSucceeds() {
         let verdict = Simulation.run(Scenarios.bulk(name: "clean", bytes: 2_000_000, streams: 4))
-        print(verdict)
         expectSuccess(verdict)
         #expect(verdict.statistics.completion != nil)
         #expect(verdict.statistics.goodput > 1_000_000, "\(verdict)")
         #expect(verdict.statistics.drops.allSatisfy { $0.cause == "link:queueFull" }, "\(verdict)")
+    }
+
+    @Test(arguments: [0.01, 0.10])
+    func bulkTransferSurvivesRandomLoss(loss: Double) {
+        let verdict = Simulation.run(Scenarios.bulk(name: "loss-\(loss)") { $0.loss = loss })
+        expectSuccess(verdict)
+        #expect(verdict.statistics.bytesRetransmitted > 0, "\(verdict)")
+    }
+
+    @Test func bulkTransferSurvivesATwoSecondBlackhole() {
+        let blackhole = TimedEvent(at: .milliseconds(300), .blackhole(link: "client<->internet", duration: .seconds(2)))
+        let verdict = Simulation.run(Scenarios.bulk(name: "blackhole", events: [blackhole]))
+        expectSuccess(verdict)
+        let completion = verdict.statistics.completion ?? .zero
+        #expect(completion > .milliseconds(2_300), "\(verdict)")
+        #expect(verdict.statistics.drops.contains { $0.cause == "link:down" }, "\(verdict)")
+    }
+
+    @Test(arguments: NATBehavior.allCases)
+    func bulkTransferThroughAClientNAT(kind: NATBehavior) {
+        let nat = Scenarios.nat(mapping: kind, filtering: kind, ports: kind == .addressDependent ? .random : .sequential)
+        let verdict = Simulation.run(Scenarios.bulk(name: "nat-\(kind)", behind: nat))
+        expectSuccess(verdict)
+        #expect(verdict.statistics.natMappings == 1, "\(verdict)")
+    }
+
+    @Test(arguments: [TimedEvent.Action.natRebindPort(nat: "nat"), .natRebindAddress(nat: "nat")])
+    func bulkTransferSurvivesANATRebinding(rebinding: TimedEvent.Action) {
+        let nat = Scenarios.nat(mapping: .addressAndPortDependent, filtering: .addressAndPortDependent)
+        let verdict = Simulation.run(Scenarios.bulk(name: "rebinding", behind: nat,
+                                                    events: [TimedEvent(at: .milliseconds(250), rebinding)]))
+        expectSuccess(verdict)
+        #expect(verdict.statistics.pathChanges >= 1, "\(verdict)")
+    }
+
+    @Test func sameSeedGivesTheSameTraceAndAnotherSeedDoesNot() {
+        let scenario = Scenarios.bulk(name: "determinism", bytes: 500_000) {
+            $0.loss = 0.02
+            $0.jitter = .milliseconds(3)
+            $0.reorderProbability = 0.02
+            $0.duplicate = 0.01
+            $0.corrupt = 0.01
+        }
+        let first = Simulation.run(scenario, seed: 11)
+        let second = Simulation.run(scenario, seed: 11)
+        let other = Simulation.run(scenario, seed: 12)
+        expectSuccess(first)
+        #expect(first.statistics.traceHash == second.statistics.traceHash)
+        #expect(first.statistics.completion == second.statistics.completion)
+        #expect(first.statistics.datagramsDelivered == second.statistics.datagramsDelivered)
+        #expect(first.statistics.traceHash != other.statistics.traceHash)
+    }
+
+    @Test func anImpossibleGoodputCriterionIsACorrectnessFailure() {
+        let criteria = Criteria(minGoodput: 200_000_000)  // 10× the 20 Mbit/s link
+        let verdict = Simulation.run(Scenarios.bulk(name: "greedy", bytes: 500_000, criteria: criteria), file: "greedy.json")
+        #expect(verdict.outcome == .correctnessFailure, "\(verdict)")
+        #expect(verdict.exitCode == 4)
+        #expect(verdict.details.contains { $0.hasPrefix("criterion: goodput") }, "\(verdict)")
+        #expect(verdict.details.last == "replay: sss sim run greedy.json --seed 7")
+    }
+
+    @Test func aZeroBandwidthLinkIsALivenessFailure() {
+        var scenario = Scenarios.bulk(name: "no-bandwidth", bytes: 100_000) { $0.bandwidth = 0 }
+        scenario.budget = .seconds(30)
+        let verdict = Simulation.run(scenario)
+        #expect(verdict.outcome == .livenessFailure, "\(verdict)")
+        #expect(verdict.exitCode == 3)
+    }
+
+    @Test func aPermanentlyDownLinkIsALivenessFailure() {
+        let down = TimedEvent(at: .zero, .linkDown(link: "client->internet"))
+        let verdict = Simulation.run(Scenarios.bulk(name: "down", bytes: 100_000, events: [down]))
+        #expect(verdict.outcome == .livenessFailure, "\(verdict)")
+        #expect(verdict.statistics.completion == nil)
+    }
+
+    @Test func aDownLinkMidTransferForLongerThanTheIdleTimeoutIsALivenessFailure() {
+        let down = TimedEvent(at: .milliseconds(200), .linkDown(link: "client<->internet"))
+        let verdict = Simulation.run(Scenarios.bulk(name: "cut", events: [down]))
+        #expect(verdict.outcome == .livenessFailure, "\(verdict)")
+        #expect(verdict.details.first?.contains("before the workload finished") == true, "\(verdict)")
     }
 }
