@@ -29,7 +29,6 @@ struct Link {
     private var queued: [(departure: Timestamp, size: Int)] = []
     private var queuedHead = 0
     private var queuedBytes = 0
-    private(set) var drops: [Drop: Int] = [:]
     private(set) var sent = 0
 
     init(spec: LinkSpec, random: SeededRandom) {
@@ -39,9 +38,7 @@ struct Link {
 
     mutating func send(_ bytes: [UInt8], now: Timestamp) -> Outcome {
         sent += 1
-        let outcome = admit(bytes, now: now)
-        if case .dropped(let reason) = outcome { drops[reason, default: 0] += 1 }
-        return outcome
+        return admit(bytes, now: now)
     }
 
     private mutating func admit(_ bytes: [UInt8], now: Timestamp) -> Outcome {
