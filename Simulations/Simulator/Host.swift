@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// A simulated host: a real ``Endpoint`` plus its side of the workloads.
 /// Clients run their phases one after another; servers check whatever

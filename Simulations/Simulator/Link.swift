@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// One direction of a link: a drop-tail queue in front of a transmitter of
 /// `bandwidth` bits per second (serialization delay), then propagation

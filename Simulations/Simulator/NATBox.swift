@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// A NAT after RFC 4787: mapping and filtering each endpoint-independent,
 /// address-dependent or address-and-port-dependent; port preservation,

@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// A scenario file that does not describe a scenario: where and what.
 public struct ScenarioError: Error, Sendable, Equatable, CustomStringConvertible {

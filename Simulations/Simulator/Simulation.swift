@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// Runs a ``Scenario`` in virtual time and judges it.
 ///

@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// Writes a stream's planned content (header record, payload, records) as
 /// fast as the send buffer takes it, then finishes the stream.

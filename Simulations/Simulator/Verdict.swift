@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// How a run ended. The exit codes are what `sss sim run` returns.
 public struct Verdict: Sendable, CustomStringConvertible {
