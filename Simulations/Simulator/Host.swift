@@ -80,7 +80,7 @@ struct Host {
     // MARK: - Client
 
     /// Runs the current phase as far as it goes now.
-    mutating func runClient(scenario: Scenario, invariants: inout Invariants, chunk: inout [UInt8], now: Timestamp) {
+    mutating func runClient(invariants: inout Invariants, chunk: inout [UInt8], now: Timestamp) {
         guard let clientIndex, let connection, isConnected, !isDone, !closed.contains(connection) else { return }
         while phase < workload.count {
             let current = workload[phase]
@@ -164,12 +164,12 @@ struct Host {
     // MARK: - Server
 
     /// Reads and checks every open stream, answers requests.
-    mutating func runServer(scenario: Scenario, clientSpecs: [HostSpec], invariants: inout Invariants,
+    mutating func runServer(clientSpecs: [HostSpec], invariants: inout Invariants,
                             chunk: inout [UInt8]) {
         var i = 0
         while i < readers.count {
             var reader = readers[i]
-            serve(&reader, scenario: scenario, clientSpecs: clientSpecs, invariants: &invariants, chunk: &chunk)
+            serve(&reader, clientSpecs: clientSpecs, invariants: &invariants, chunk: &chunk)
             if reader.ended && (reader.responder?.finished ?? true) {
                 finishedKeys.append(reader.key)
                 readers.remove(at: i)
@@ -187,7 +187,7 @@ struct Host {
         if finishedKeys.count > 64 { finishedKeys.removeFirst(finishedKeys.count - 64) }
     }
 
-    private mutating func serve(_ reader: inout Reader, scenario: Scenario, clientSpecs: [HostSpec],
+    private mutating func serve(_ reader: inout Reader, clientSpecs: [HostSpec],
                                 invariants: inout Invariants, chunk: inout [UInt8]) {
         let key = reader.key
         guard !closed.contains(key.connection) else { return }

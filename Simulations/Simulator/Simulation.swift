@@ -165,9 +165,9 @@ final class Runner {
         }
         drainEvents(index)
         if hosts[index].clientIndex != nil {
-            hosts[index].runClient(scenario: scenario, invariants: &invariants, chunk: &chunk, now: now)
+            hosts[index].runClient(invariants: &invariants, chunk: &chunk, now: now)
         } else {
-            hosts[index].runServer(scenario: scenario, clientSpecs: clientSpecs, invariants: &invariants, chunk: &chunk)
+            hosts[index].runServer(clientSpecs: clientSpecs, invariants: &invariants, chunk: &chunk)
         }
         let source = hosts[index].spec.address
         let next = hosts[index].spec.behind.flatMap { name in nats.firstIndex { $0.spec.name == name } }.map(Node.nat) ?? .internet
