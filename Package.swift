@@ -19,6 +19,7 @@ let package = Package(
     products: [
         .library(name: "SecureStreamsCore", targets: ["SecureStreamsCore"]),
         .library(name: "SecureStreams", targets: ["SecureStreams"]),
+        .library(name: "SecureStreamsSimulator", targets: ["SecureStreamsSimulator"]),
         .executable(name: "sss", targets: ["sss"]),
     ],
     dependencies: [
@@ -45,6 +46,12 @@ let package = Package(
             dependencies: ["SecureStreamsCore"],
             swiftSettings: strictness
         ),
+        .target(
+            name: "SecureStreamsSimulator",
+            dependencies: ["SecureStreamsCore"],
+            path: "Simulations/Simulator",
+            swiftSettings: strictness
+        ),
         .executableTarget(
             name: "sss",
             dependencies: [
@@ -64,6 +71,11 @@ let package = Package(
             name: "SecureStreamsTests",
             dependencies: ["SecureStreams", "SecureStreamsCore"],
             exclude: ["Fixtures"],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "SimulationTests",
+            dependencies: ["SecureStreamsSimulator", "SecureStreamsCore"],
             swiftSettings: strictness
         ),
     ],

@@ -1,0 +1,196 @@
+public import SecureStreamsCore
+
+/// A whole simulation as a value (STYLE.md §10): topology, link parameters,
+/// timed events, workloads and success criteria. Built in code or parsed from
+/// a JSON file by ``ScenarioFile/parse(_:)``; docs/SIMULATOR.md is the schema.
+public struct Scenario: Sendable, Equatable {
+    public var name: String
+    /// The seed used when the runner is not given one.
+    public var seed: UInt64
+    /// Virtual time allowed for every workload to finish (liveness).
+    public var budget: Duration
+    public var hosts: [HostSpec]
+    public var nats: [NATSpec]
+    public var links: [LinkSpec]
+    public var events: [TimedEvent]
+    public var criteria: Criteria
+
+    public init(name: String, seed: UInt64 = 1, budget: Duration = .seconds(120), hosts: [HostSpec],
+                nats: [NATSpec] = [], links: [LinkSpec] = [], events: [TimedEvent] = [], criteria: Criteria = Criteria()) {
+        self.name = name
+        self.seed = seed
+        self.budget = budget
+        self.hosts = hosts
+        self.nats = nats
+        self.links = links
+        self.events = events
+        self.criteria = criteria
+    }
+}
+
+/// The node every host and NAT without a NAT in front hangs off: it routes by destination address.
+public let internetNodeName = "internet"
+
+public struct HostSpec: Sendable, Equatable {
+    public enum Role: Sendable, Equatable {
+        case server
+        /// Connects to the host named `server` and runs `workload`, phase after phase.
+        case client(server: String, workload: [WorkloadPhase])
+    }
+
+    public var name: String
+    /// The host's own (inside) address.
+    public var address: PeerAddress
+    public var role: Role
+    /// The NAT in front of it, or `nil` for a host on the internet.
+    public var behind: String?
+
+    public init(name: String, address: PeerAddress, role: Role, behind: String? = nil) {
+        self.name = name
+        self.address = address
+        self.role = role
+        self.behind = behind
+    }
+}
+
+/// One phase of a client's workload.
+public enum WorkloadPhase: Sendable, Equatable {
+    /// `bytes` split over `streams` streams, written, finished and checked byte for byte.
+    case bulk(bytes: Int, streams: Int)
+    /// `count` requests one after another, each on its own stream: the
+    /// server reads the request to its end, then answers with `responseBytes`.
+    case requestResponse(count: Int, requestBytes: Int, responseBytes: Int)
+    /// `count` records of `minBytes...maxBytes` over `streams` streams, each read whole.
+    case records(count: Int, minBytes: Int, maxBytes: Int, streams: Int)
+    /// Nothing sent for `duration`.
+    case idle(Duration)
+}
+
+/// RFC 4787 §4.1 mapping, §5 filtering kinds.
+public enum NATBehavior: String, Sendable, Equatable, CaseIterable {
+    case endpointIndependent
+    case addressDependent
+    case addressAndPortDependent
+}
+
+/// RFC 4787 §4.2.1 port assignment.
+public enum PortAssignment: String, Sendable, Equatable, CaseIterable {
+    /// The internal port when free, else the next free one above it.
+    case preserving
+    /// The next port of a counter from 49152.
+    case sequential
+    /// A random free port in 1024...65535.
+    case random
+}
+
+public struct NATSpec: Sendable, Equatable {
+    public var name: String
+    /// The public IP (the port is ignored).
+    public var publicAddress: PeerAddress
+    public var mapping: NATBehavior
+    public var filtering: NATBehavior
+    public var portAssignment: PortAssignment
+    /// A mapping idle this long (no outbound datagram) is forgotten (RFC 4787 REQ-5: at least 2 min).
+    public var bindingTimeout: Duration
+    public var hairpinning: Bool
+
+    public init(name: String, publicAddress: PeerAddress, mapping: NATBehavior = .endpointIndependent,
+                filtering: NATBehavior = .endpointIndependent, portAssignment: PortAssignment = .preserving,
+                bindingTimeout: Duration = .seconds(120), hairpinning: Bool = true) {
+        self.name = name
+        self.publicAddress = publicAddress
+        self.mapping = mapping
+        self.filtering = filtering
+        self.portAssignment = portAssignment
+        self.bindingTimeout = bindingTimeout
+        self.hairpinning = hairpinning
+    }
+}
+
+/// Gilbert–Elliott burst loss: a two-state Markov chain stepped once per datagram.
+public struct BurstLoss: Sendable, Equatable {
+    public var goodToBad: Double
+    public var badToGood: Double
+    public var lossInGood: Double
+    public var lossInBad: Double
+
+    public init(goodToBad: Double, badToGood: Double, lossInGood: Double = 0, lossInBad: Double = 1) {
+        self.goodToBad = goodToBad
+        self.badToGood = badToGood
+        self.lossInGood = lossInGood
+        self.lossInBad = lossInBad
+    }
+}
+
+/// One direction of a link between two nodes (hosts, NATs or `internet`).
+/// A pair of nodes without a link is joined by an ideal one (no delay, no loss).
+public struct LinkSpec: Sendable, Equatable {
+    public var from: String
+    public var to: String
+    public var delay: Duration = .milliseconds(10)
+    /// Extra delay drawn uniformly from `0...jitter` per datagram.
+    public var jitter: Duration = .zero
+    /// Bits per second; `nil` is unlimited, 0 passes nothing.
+    public var bandwidth: UInt64?
+    public var queuePackets: Int?
+    public var queueBytes: Int?
+    public var mtu: Int = 1_500
+    public var loss: Double = 0
+    public var burstLoss: BurstLoss?
+    public var reorderProbability: Double = 0
+    public var reorderDelay: Duration = .milliseconds(20)
+    public var duplicate: Double = 0
+    public var corrupt: Double = 0
+
+    public init(from: String, to: String) {
+        self.from = from
+        self.to = to
+    }
+
+    /// The same parameters in the other direction.
+    public var reversed: LinkSpec {
+        var other = self
+        other.from = to
+        other.to = from
+        return other
+    }
+
+    /// `from->to`, how events name it.
+    public var label: String { "\(from)->\(to)" }
+}
+
+public struct TimedEvent: Sendable, Equatable {
+    public enum Action: Sendable, Equatable {
+        case linkDown(link: String)
+        case linkUp(link: String)
+        /// Down for `duration`, then up.
+        case blackhole(link: String, duration: Duration)
+        case setBandwidth(link: String, bitsPerSecond: UInt64?)
+        case setDelay(link: String, delay: Duration)
+        case setLoss(link: String, loss: Double)
+        /// Every mapping of the NAT moves to a new external port.
+        case natRebindPort(nat: String)
+        /// The NAT's public address changes (last octet + 1); mappings keep their ports.
+        case natRebindAddress(nat: String)
+    }
+
+    public var at: Duration
+    public var action: Action
+
+    public init(at: Duration, _ action: Action) {
+        self.at = at
+        self.action = action
+    }
+}
+
+public struct Criteria: Sendable, Equatable {
+    /// Every workload finished within this much virtual time from the start.
+    public var completionWithin: Duration?
+    /// Application bytes delivered per second of virtual time (start to completion), in bits.
+    public var minGoodput: Double?
+
+    public init(completionWithin: Duration? = nil, minGoodput: Double? = nil) {
+        self.completionWithin = completionWithin
+        self.minGoodput = minGoodput
+    }
+}

@@ -1,0 +1,82 @@
+import SecureStreamsCore
+
+/// How a run ended. The exit codes are what `sss sim run` returns.
+public struct Verdict: Sendable, CustomStringConvertible {
+    public enum Outcome: Sendable, Equatable {
+        case success
+        /// The process trapped. A trap cannot be observed in-process: the
+        /// runner runs each seed in a child process and reports its signal.
+        case crash
+        /// Something did not finish within the virtual-time budget (or stopped for good).
+        case livenessFailure
+        /// A byte, a record or a success criterion was wrong.
+        case correctnessFailure
+
+        public var exitCode: Int32 {
+            switch self {
+            case .success: 0
+            case .crash: 2
+            case .livenessFailure: 3
+            case .correctnessFailure: 4
+            }
+        }
+    }
+
+    public var outcome: Outcome
+    /// What went wrong, first failure first; empty on success.
+    public var details: [String]
+    public var scenario: String
+    public var seed: UInt64
+    public var statistics: RunStatistics
+
+    public var exitCode: Int32 { outcome.exitCode }
+
+    /// The command that replays this run exactly.
+    public func replayCommand(file: String) -> String { "sss sim run \(file) --seed \(seed)" }
+
+    public var description: String {
+        var lines = ["SEED=\(seed) scenario=\(scenario) outcome=\(outcome) exit=\(exitCode)"]
+        lines += details.map { "  \($0)" }
+        lines.append(statistics.description)
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// What a run measured. Everything here is a pure function of (scenario, seed).
+public struct RunStatistics: Sendable, CustomStringConvertible {
+    /// Virtual time from the start to the end of the run.
+    public var duration: Duration = .zero
+    /// Virtual time at which every workload had finished.
+    public var completion: Duration?
+    /// Application payload bytes delivered (both directions).
+    public var payloadBytes: Int = 0
+    /// Payload bits per second of virtual time up to completion.
+    public var goodput: Double = 0
+    public var datagramsSent = 0
+    public var datagramsDelivered = 0
+    /// Drops by cause (`link:loss`, `nat:filtered`, …), sorted by cause.
+    public var drops: [(cause: String, count: Int)] = []
+    public var bytesRetransmitted: UInt64 = 0
+    public var packetsLost: UInt64 = 0
+    /// `pathChanged` events seen by any host (a NAT rebinding shows here).
+    public var pathChanges = 0
+    /// NAT mappings created, over every NAT.
+    public var natMappings = 0
+    public var smoothedRTT: Duration = .zero
+    public var minimumRTT: Duration = .zero
+    /// BLAKE2b-256 over every datagram delivered to an endpoint (time, addresses, bytes), hex.
+    public var traceHash: String = ""
+
+    public var description: String {
+        let completed = completion.map { "\($0)" } ?? "never"
+        let dropText = drops.map { "\($0.cause)=\($0.count)" }.joined(separator: " ")
+        return """
+          virtual duration \(duration), completed at \(completed), payload \(payloadBytes) B, \
+        goodput \(Int(goodput)) bit/s
+          datagrams sent \(datagramsSent), delivered \(datagramsDelivered), drops [\(dropText)]
+          path changes \(pathChanges), NAT mappings \(natMappings)
+          retransmitted \(bytesRetransmitted) B, lost packets \(packetsLost), srtt \(smoothedRTT), min rtt \(minimumRTT)
+          trace \(traceHash)
+        """
+    }
+}
