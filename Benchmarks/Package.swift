@@ -1,7 +1,8 @@
 // swift-tools-version: 6.0
 //
-// SecureStreams benchmarks: the crypto layer against raw libsodium, measured
-// in the same run and reported as ratios (see README.md). A separate package
+// SecureStreams benchmarks: the crypto layer against raw libsodium, and the
+// sans-IO core end to end against the AEAD work it cannot avoid, measured in
+// the same run and reported as ratios (see README.md). A separate package
 // depending on the main one by path, so its targets and flags never reach
 // the main build. Run with `make bench` or
 // `cd Benchmarks && swift run -c release SecureStreamsBenchmarks`.

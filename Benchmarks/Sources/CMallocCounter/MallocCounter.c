@@ -5,6 +5,8 @@
 // the allocator itself is unchanged. While counting is on, each allocation
 // costs one relaxed atomic increment more; while it is off (during timing),
 // one well-predicted branch. free() is not wrapped (it is glibc's own).
+// ss_heap_in_use() reads glibc's own bookkeeping (mallinfo2) for the bytes
+// in use, for the memory-per-connection figure.
 //
 // Elsewhere (macOS, musl) nothing is replaced and the counter reports
 // itself inactive; the benchmark then prints "n/a" for allocations.
@@ -14,6 +16,7 @@
 #if defined(__linux__) && defined(__GLIBC__)
 
 #include <errno.h>
+#include <malloc.h>
 #include <stddef.h>
 
 extern void *__libc_malloc(size_t size);
@@ -84,10 +87,16 @@ void ss_malloc_counting(int on) {
 
 int ss_malloc_counter_is_active(void) { return 1; }
 
+uint64_t ss_heap_in_use(void) {
+    struct mallinfo2 info = mallinfo2();
+    return (uint64_t)info.uordblks + (uint64_t)info.hblkhd;
+}
+
 #else
 
 uint64_t ss_malloc_count(void) { return 0; }
 void ss_malloc_counting(int on) { (void)on; }
 int ss_malloc_counter_is_active(void) { return 0; }
+uint64_t ss_heap_in_use(void) { return 0; }
 
 #endif

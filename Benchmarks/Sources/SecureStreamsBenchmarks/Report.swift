@@ -45,12 +45,14 @@ struct Report {
     let aesGCMAvailable: Bool
     let aead: [AEADResult]
     let handshake: HandshakeResult?
+    let coreTransfer: CoreTransferResult?
+    let coreIdle: CoreIdleResult?
     let checksum: UInt64
     let seconds: Double
 
     var table: String {
         var lines: [String] = []
-        lines.append("SecureStreams crypto benchmarks (medians of \(settings.rounds) interleaved rounds, "
+        lines.append("SecureStreams benchmarks (medians of \(settings.rounds) interleaved rounds, "
             + "~\(settings.batchNanoseconds / 1_000_000) ms per kernel per round, \(settings.clock) clock)")
         lines.append("libsodium \(libsodiumVersion); AES-256-GCM in hardware: "
             + (aesGCMAvailable ? "yes" : "no (AESGCM rows skipped)"))
@@ -63,6 +65,14 @@ struct Report {
         if let handshake {
             lines.append("")
             lines += handshakeTable(handshake)
+        }
+        if let coreTransfer {
+            lines.append("")
+            lines += coreTransferTable(coreTransfer)
+        }
+        if let coreIdle {
+            lines.append("")
+            lines += coreIdleTable(coreIdle)
         }
         lines.append("")
         lines.append("checksum \(hex(checksum)); \(fixed(seconds, 1)) s")
@@ -111,6 +121,67 @@ struct Report {
         ]
     }
 
+    private static let coreTransferWidths = [24, 14, 10, 13, 10, 11, 11]
+
+    private func coreTransferTable(_ c: CoreTransferResult) -> [String] {
+        let d = c.diagnostics
+        let idle = d.clientIdleWindowFull + d.clientIdleWindowOpen
+        let header = row(["Core bulk transfer", "transfer MB/s", "AEAD MB/s", "ratio (≥0.6)", "IQR", "c→s dgrams",
+                          "s→c dgrams"], widths: Self.coreTransferWidths)
+        let flag = c.ratio.median < CoreTransferResult.goal ? " !" : "  "
+        let cells: [String] = [
+            "  1 stream, \(c.bytesPerRound >> 20) MB/round",
+            fixed(c.transferMBps.median, 0),
+            fixed(c.ceilingMBps.median, 0),
+            fixed(c.ratio.median, 3) + flag,
+            fixed(c.ratio.lowerQuartile, 2) + "–" + fixed(c.ratio.upperQuartile, 2),
+            String(c.clientToServerDatagrams),
+            String(c.serverToClientDatagrams),
+        ]
+        let aeadNanoseconds = fixed(c.ceilingNanosecondsPerPacket.median, 0)
+        let cwnd = String(d.finalCongestionWindow)
+        let peak = String(d.peakBytesInFlight)
+        var lines: [String] = [header, row(cells, widths: Self.coreTransferWidths)]
+        lines.append("  (two Endpoints in one process, IK, ChaChaPoly, zero-latency in-memory link, virtual clock; MB/s of stream")
+        lines.append("   payload, 10^6 B/s; AEAD MB/s = the same payload if each c→s datagram cost only a seal+open of a 1350 B")
+        lines.append("   packet, " + aeadNanoseconds + " ns; ratio = AEAD-only time / transfer time; datagrams and "
+            + String(c.clockAdvances) + " clock advances per round)")
+        lines.append("  sender, " + String(c.diagnosticBytes >> 20) + " MB untimed: cwnd " + cwnd + " B at the end, peak in flight "
+            + peak + " B, srtt " + String(d.smoothedRTT.nanosecondsClamped / 1_000) + " µs, " + String(d.packetsLost) + " lost;")
+        lines.append("   " + String(d.clientSent) + " datagrams sent, " + String(idle) + " passes with nothing sent ("
+            + String(d.clientIdleWindowFull) + " cwnd full, " + String(d.clientIdleWindowOpen) + " cwnd open); "
+            + String(d.receiveBlocked) + " flow-control blocked, " + String(d.writable) + " send buffer refills")
+        lines.append("")
+        lines.append(row(["Core steady state", "allocs/dgram (0)", "allocs", "datagrams"], widths: [24, 17, 10, 10]))
+        lines.append(row([
+            "  MB \(c.allocationWarmupBytes >> 20)–\((c.allocationWarmupBytes + c.allocationWindowBytes) >> 20) of a transfer",
+            c.allocationsPerDatagram.map { fixed($0, 3) + ($0 > 0 ? " !" : "  ") } ?? "n/a",
+            MallocCounter.isActive ? "\(c.allocationWindowAllocations)" : "n/a",
+            "\(c.allocationWindowDatagrams)",
+        ], widths: [24, 17, 10, 10]))
+        lines.append("  (mallocs by the whole process while the reader crossed those offsets of one "
+            + String((2 * c.allocationWarmupBytes + c.allocationWindowBytes) >> 20) + " MB transfer, over the datagrams")
+        lines.append("   moved either way meanwhile, each sent by one endpoint and received by the other)")
+        return lines
+    }
+
+    private static let coreIdleWidths = [24, 15, 15, 11]
+
+    private func coreIdleTable(_ c: CoreIdleResult) -> [String] {
+        func bytes(_ value: Double?) -> String {
+            guard let value else { return "n/a" }
+            return fixed(value, 0) + (value > CoreIdleResult.goal ? " !" : "  ")
+        }
+        return [
+            row(["Core idle connections", "server B/conn", "client B/conn", "goal"], widths: Self.coreIdleWidths),
+            row(["  \(c.connections) IK, established", bytes(c.serverBytesPerConnection), bytes(c.clientBytesPerConnection),
+                 "≤ \(Int(CoreIdleResult.goal))"], widths: Self.coreIdleWidths),
+            "  (heap bytes in use, mallinfo2, after \(c.datagrams) datagrams and \(c.settleTime) of virtual time: "
+                + "every connection",
+            "   established, nothing to send, no deadline but idle timeouts within 5 s; server and client endpoints in one process)",
+        ]
+    }
+
     var json: String {
         func summary(_ s: Summary) -> String {
             "{\"median\": \(fixed(s.median, 4)), \"q1\": \(fixed(s.lowerQuartile, 4)), \"q3\": \(fixed(s.upperQuartile, 4))}"
@@ -140,6 +211,44 @@ struct Report {
               }
             """
         } ?? "null"
+        let coreTransferEntry = coreTransfer.map { c in
+            let d = c.diagnostics
+            return """
+            {
+                "bytes_per_round": \(c.bytesPerRound),
+                "transfer_mb_per_s": \(summary(c.transferMBps)),
+                "aead_ceiling_mb_per_s": \(summary(c.ceilingMBps)),
+                "ratio": \(summary(c.ratio)),
+                "goal": \(CoreTransferResult.goal),
+                "aead_ns_per_packet": \(summary(c.ceilingNanosecondsPerPacket)),
+                "client_to_server_datagrams_per_round": \(c.clientToServerDatagrams),
+                "server_to_client_datagrams_per_round": \(c.serverToClientDatagrams),
+                "clock_advances_per_round": \(c.clockAdvances),
+                "sender": {"bytes": \(c.diagnosticBytes), "final_congestion_window": \(d.finalCongestionWindow), \
+            "peak_bytes_in_flight": \(d.peakBytesInFlight), "smoothed_rtt_ns": \(d.smoothedRTT.nanosecondsClamped), \
+            "packets_lost": \(d.packetsLost), "datagrams_sent": \(d.clientSent), \
+            "idle_passes_window_full": \(d.clientIdleWindowFull), "idle_passes_window_open": \(d.clientIdleWindowOpen), \
+            "flow_control_blocked": \(d.receiveBlocked), "send_buffer_refills": \(d.writable)},
+                "allocation_window_start_byte": \(c.allocationWarmupBytes),
+                "allocation_window_bytes": \(c.allocationWindowBytes),
+                "allocation_window_datagrams": \(c.allocationWindowDatagrams),
+                "allocation_window_allocations": \(MallocCounter.isActive ? "\(c.allocationWindowAllocations)" : "null"),
+                "allocations_per_datagram": \(optional(c.allocationsPerDatagram))
+              }
+            """
+        } ?? "null"
+        let coreIdleEntry = coreIdle.map { c in
+            """
+            {
+                "connections": \(c.connections),
+                "server_bytes_per_connection": \(optional(c.serverBytesPerConnection)),
+                "client_bytes_per_connection": \(optional(c.clientBytesPerConnection)),
+                "goal_bytes": \(Int(CoreIdleResult.goal)),
+                "datagrams": \(c.datagrams),
+                "virtual_seconds": \(fixed(Double(c.settleTime.nanosecondsClamped) / 1e9, 3))
+              }
+            """
+        } ?? "null"
         return """
         {
           "rounds": \(settings.rounds),
@@ -149,6 +258,8 @@ struct Report {
           "aes_gcm_available": \(aesGCMAvailable),
           "aead_seal_open": \(aeadEntries.isEmpty ? "[]" : "[\n" + aeadEntries.joined(separator: ",\n") + "\n  ]"),
           "handshake": \(handshakeEntry),
+          "core_transfer": \(coreTransferEntry),
+          "core_idle": \(coreIdleEntry),
           "checksum": "\(hex(checksum))",
           "seconds": \(fixed(seconds, 2))
         }

@@ -1,5 +1,6 @@
-// SecureStreams crypto benchmarks: the crypto layer and the Noise handshake
-// against raw libsodium, measured in the same run, reported as ratios.
+// SecureStreams benchmarks: the crypto layer and the Noise handshake against
+// raw libsodium, and the sans-IO core end to end against the AEAD work it
+// cannot avoid, measured in the same run, reported as ratios.
 // See README.md for what is measured and why the harness is built this way.
 #if canImport(Glibc)
 import Glibc
@@ -10,30 +11,36 @@ import CSodiumBaseline
 import SecureStreamsCore
 
 let usage = """
-usage: SecureStreamsBenchmarks [--rounds N] [--quick] [--json] [--check] [--only aead|handshake]
+usage: SecureStreamsBenchmarks [--rounds N] [--quick] [--json] [--check]
+                               [--only aead|handshake|core|core-transfer|core-idle]
                                [--clock monotonic|thread]
 
   --rounds N   interleaved rounds per comparison (default 15; --quick: 3)
   --quick      a few short rounds: a smoke test for CI, not a measurement
   --json       print the results as JSON instead of the table
   --check      exit 1 if an AEAD seal+open allocates (deterministic, unlike the ratios)
-  --only X     run only the AEAD or only the handshake comparison (for profiling)
+  --only X     run one group only: aead, handshake, or core (core-transfer and
+               core-idle: one half of the core group, for profiling)
   --clock C    time batches by this thread's CPU time (thread, the default: other
                processes holding the core do not count) or by wall time (monotonic)
 """
 
 var settings = Settings.full
 var outputJSON = false
+var isQuick = false
 var check = false
 var arguments = CommandLine.arguments.dropFirst()
 var roundsOverride: Int?
 var clockOverride: BatchClock?
 var runAEAD = true
 var runHandshake = true
+var runCoreTransfer = true
+var runCoreIdle = true
 while let argument = arguments.popFirst() {
     switch argument {
     case "--quick":
         settings = .quick
+        isQuick = true
     case "--json":
         outputJSON = true
     case "--check":
@@ -45,13 +52,15 @@ while let argument = arguments.popFirst() {
         }
         roundsOverride = value
     case "--only":
-        switch arguments.popFirst() {
-        case "aead": runHandshake = false
-        case "handshake": runAEAD = false
-        default:
-            printError("error: --only takes 'aead' or 'handshake'\n\(usage)")
+        let only = arguments.popFirst()
+        guard let only, ["aead", "handshake", "core", "core-transfer", "core-idle"].contains(only) else {
+            printError("error: --only takes 'aead', 'handshake', 'core', 'core-transfer' or 'core-idle'\n\(usage)")
             exit(2)
         }
+        runAEAD = only == "aead"
+        runHandshake = only == "handshake"
+        runCoreTransfer = only == "core" || only == "core-transfer"
+        runCoreIdle = only == "core" || only == "core-idle"
     case "--clock":
         guard let clock = arguments.popFirst().flatMap({ BatchClock(rawValue: $0) }) else {
             printError("error: --clock takes 'monotonic' or 'thread'\n\(usage)")
@@ -146,6 +155,20 @@ func measureHandshakes(_ harness: inout Harness) -> HandshakeResult {
 
 let handshakeResult = runHandshake ? measureHandshakes(&harness) : nil
 
+// MARK: Core
+
+var coreSink: UInt64 = 0
+let coreTransferResult: CoreTransferResult? = runCoreTransfer ? {
+    let transferSettings = CoreBenchmark.TransferSettings(
+        bytesPerRound: isQuick ? 8 << 20 : 64 << 20, rounds: settings.rounds, clock: settings.clock)
+    printError("core: bulk transfer, \(transferSettings.bytesPerRound >> 20) MB per round ...")
+    return CoreBenchmark.measureTransfer(transferSettings, sink: &coreSink)
+}() : nil
+let coreIdleResult: CoreIdleResult? = runCoreIdle ? {
+    printError("core: 1,000 idle connections ...")
+    return CoreBenchmark.measureIdle(connections: 1_000)
+}() : nil
+
 // MARK: Report
 
 let report = Report(
@@ -154,7 +177,9 @@ let report = Report(
     aesGCMAvailable: aesGCMAvailable,
     aead: aeadResults,
     handshake: handshakeResult,
-    checksum: harness.sink,
+    coreTransfer: coreTransferResult,
+    coreIdle: coreIdleResult,
+    checksum: harness.sink &+ coreSink,
     seconds: Double(monotonicNanoseconds() - started) / 1e9)
 print(outputJSON ? report.json : report.table)
 

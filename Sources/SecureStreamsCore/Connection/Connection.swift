@@ -73,7 +73,9 @@ struct Connection {
     var log = SentPacketLog()
     /// Reused between calls to hold the frames of released packets.
     var releasedFrames: [SentFrame] = []
-    var recoveryEvents = RecoveryEvents()
+    /// Room for 8 packets of each kind at first (64 was 4 KiB per
+    /// connection); an ACK or timeout with more grows it once, for good.
+    var recoveryEvents = RecoveryEvents(capacity: 8)
     var nextPacketNumber = PacketNumber(0)
 
     // Paths.

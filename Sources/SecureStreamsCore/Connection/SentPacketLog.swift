@@ -42,10 +42,15 @@ struct SentPacketLog {
     /// Frames being collected for the packet under construction.
     private var pendingStart: UInt64 = 0
 
-    init() {
-        records.reserveCapacity(64)
-        frames.reserveCapacity(256)
-    }
+    /// First sizes of the rings, which then double as the traffic needs:
+    /// small, because every connection pays them and an idle one uses a few
+    /// entries (a 256-frame ring was 8 KiB per connection); a busy one
+    /// grows to its window once.
+    static let initialRecords = 8
+    static let initialFrames = 16
+
+    /// Both rings start empty: the first packet recorded grows them.
+    init() {}
 
     /// Starts recording the frames of the next packet.
     mutating func beginPacket() {
@@ -111,7 +116,7 @@ struct SentPacketLog {
         if recordCount == records.count {
             // Grow, keeping the ring in order.
             var grown: [Record] = []
-            grown.reserveCapacity(max(64, records.count * 2))
+            grown.reserveCapacity(max(Self.initialRecords, records.count * 2))
             for i in 0..<recordCount { grown.append(records[(recordHead + i) % records.count]) }
             grown.append(record)
             records = grown
@@ -136,7 +141,7 @@ struct SentPacketLog {
     private mutating func growFrames() {
         let live = Int(frameTail - frameHead)
         var grown: [SentFrame] = []
-        grown.reserveCapacity(max(256, frames.count * 2))
+        grown.reserveCapacity(max(Self.initialFrames, frames.count * 2))
         for i in 0..<live { grown.append(frames[Int((frameHead + UInt64(i)) % UInt64(frames.count))]) }
         // Positions are absolute; re-base the ring so position p lives at p % capacity.
         let capacity = grown.capacity

@@ -67,9 +67,9 @@ struct SendBuffer {
     private(set) var isFinished = false
     private(set) var finState = FinState.unsent
     /// Acknowledged ranges above ``ackedOffset`` (never touching it).
-    private(set) var acked = RangeSet<UInt64>()
+    private(set) var acked = OffsetRanges()
     /// Ranges declared lost and not acknowledged since: sent again first.
-    private(set) var lost = RangeSet<UInt64>()
+    private(set) var lost = OffsetRanges()
     /// Offsets that end a record, ascending, all above ``ackedOffset``.
     private var recordEnds = RingBuffer<UInt64>()
     /// The highest record end ever marked (0 when none).
@@ -163,7 +163,7 @@ struct SendBuffer {
     /// its start. With `maxBytes == 0` only a lone FIN can be returned.
     /// The returned range counts as in flight from now on.
     mutating func nextChunk(maxBytes: Int, maxOffset: UInt64 = .max) -> SendChunk? {
-        if maxBytes > 0, let range = lost.ranges.first {
+        if maxBytes > 0, let range = lost.first {
             let end = cut(range.lowerBound, min(range.upperBound, range.lowerBound + UInt64(maxBytes)))
             lost.remove(contentsOf: range.lowerBound..<end)
             return makeChunk(range.lowerBound..<end)
@@ -210,7 +210,7 @@ struct SendBuffer {
         } else {
             acked.insert(contentsOf: range)
         }
-        while let first = acked.ranges.first, first.lowerBound <= ackedOffset {
+        while let first = acked.first, first.lowerBound <= ackedOffset {
             acked.remove(contentsOf: first)
             advanceAcked(to: first.upperBound)
         }
@@ -222,7 +222,7 @@ struct SendBuffer {
         if fin && finState != .acked { finState = .lost }
         let range = clamp(range)
         guard !range.isEmpty else { return }
-        var fresh = RangeSet(range)
+        var fresh = OffsetRanges(range)
         fresh.subtract(acked)
         lost.formUnion(fresh)
     }
@@ -233,8 +233,8 @@ struct SendBuffer {
     mutating func discardAll() {
         writtenOffset = sentOffset
         ackedOffset = sentOffset
-        acked = RangeSet()
-        lost = RangeSet()
+        acked = OffsetRanges()
+        lost = OffsetRanges()
         recordEnds.removeAll()
         storage.release()
         isFinished = true

@@ -16,4 +16,10 @@ void ss_malloc_counting(int on);
 /// (Linux with glibc), 0 elsewhere.
 int ss_malloc_counter_is_active(void);
 
+/// Heap bytes in use now, from glibc's mallinfo2(): bytes in allocated
+/// chunks of the main arena (uordblks, chunk headers included) plus bytes
+/// in mmapped blocks (hblkhd). Single-threaded use only (other threads'
+/// arenas are not counted); 0 where ss_malloc_counter_is_active() is 0.
+uint64_t ss_heap_in_use(void);
+
 #endif
