@@ -2,7 +2,7 @@
 #
 #   make demo    two identities, an IK handshake and one message each way
 #   make test    the whole test suite (installs libsodium/libuv when missing)
-#   make bench   crypto benchmarks, as ratios against raw libsodium measured in the same run
+#   make bench   benchmarks (crypto, handshakes, the core), as ratios against ceilings measured in the same run
 #
 # Every target first makes sure the system libraries are there: when
 # `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and
