@@ -200,8 +200,10 @@ struct Sim: ParsableCommand {
             return record
         }
 
+        /// This binary. On Linux `/proc/self/exe` itself: it still names this process's image
+        /// when the file has been replaced (a rebuild during a sweep), where its target would not.
         static var executablePath: String {
-            if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return path }
+            if FileManager.default.isExecutableFile(atPath: "/proc/self/exe") { return "/proc/self/exe" }
             return Bundle.main.executablePath ?? CommandLine.arguments[0]
         }
 
@@ -383,7 +385,7 @@ struct RunRecord: Codable {
     }
 
     static let tableHeader = [
-        pad("seed", 10), pad("scenario", 24), pad("outcome", 12), lpad("virtual", 9), lpad("Mbit/s", 9),
+        pad("seed", 10), pad("scenario", 31), pad("outcome", 12), lpad("virtual", 9), lpad("Mbit/s", 9),
         lpad("retx B", 10), lpad("lost", 6), lpad("srtt/min ms", 13), lpad("drops", 7), lpad("wall s", 8),
         lpad("events/s", 10), "  trace",
     ].joined()
@@ -391,7 +393,7 @@ struct RunRecord: Codable {
     func tableRow(afterSeed printed: Int) -> String {
         let virtual = format(virtualSeconds, 2) + "s"
         return [
-            String(repeating: " ", count: max(1, 10 - printed)), pad(scenario, 24), pad(outcome, 12),
+            String(repeating: " ", count: max(1, 10 - printed)), pad(scenario, 31), pad(outcome, 12),
             lpad(virtual, 9), lpad(format(goodputMbps, 2), 9), lpad("\(retransmittedBytes)", 10), lpad("\(lostPackets)", 6),
             lpad(format(smoothedRTTMs, 1) + "/" + format(minimumRTTMs, 1), 13), lpad("\(drops.values.reduce(0, +))", 7),
             lpad(format(wallSeconds, 2), 8), lpad("\(Int(eventsPerSecond))", 10), "  " + String(traceHash.prefix(16)),
