@@ -391,6 +391,12 @@ struct RunRecord: Codable {
     ].joined()
 
     func tableRow(afterSeed printed: Int) -> String {
+        if traceHash.isEmpty {
+            // No verdict (a crash, a timeout, an unreadable file): no statistics to show.
+            return String(repeating: " ", count: max(1, 10 - printed)) + pad(scenario, 31) + pad(outcome, 12)
+                + lpad("-", 9) + lpad("-", 9) + lpad("-", 10) + lpad("-", 6) + lpad("-", 13) + lpad("-", 7)
+                + lpad(format(wallSeconds, 2), 8) + lpad("-", 10)
+        }
         let virtual = format(virtualSeconds, 2) + "s"
         return [
             String(repeating: " ", count: max(1, 10 - printed)), pad(scenario, 31), pad(outcome, 12),
