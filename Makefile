@@ -3,6 +3,7 @@
 #   make demo    two identities, an IK handshake and one message each way
 #   make test    the whole test suite (installs libsodium/libuv when missing)
 #   make bench   benchmarks (crypto, handshakes, the core), as ratios against ceilings measured in the same run
+#   make sim     every scenario in Simulations/Scenarios over seeds 1..20 (SIM_SEEDS), in the simulator
 #
 # Every target first makes sure the system libraries are there: when
 # `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and
@@ -13,7 +14,7 @@ SWIFT_FLAGS ?=
 APT_PACKAGES = libsodium-dev libuv1-dev pkg-config
 VECTORS     ?= $(wildcard ../shared/vectors/noise/*.json)
 
-.PHONY: all build demo test bench deps clean
+.PHONY: all build demo test bench sim deps clean
 
 all: build
 
@@ -48,6 +49,12 @@ BENCH_FLAGS ?=
 
 bench: deps
 	cd Benchmarks && $(SWIFT) run -c release $(SWIFT_FLAGS) SecureStreamsBenchmarks $(BENCH_FLAGS)
+
+SIM_SEEDS ?= 1..20
+SIM_FLAGS ?=
+
+sim: deps
+	$(SWIFT) run $(SWIFT_FLAGS) sss sim run Simulations/Scenarios/*.json --seeds $(SIM_SEEDS) $(SIM_FLAGS)
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

@@ -57,6 +57,7 @@ let package = Package(
             dependencies: [
                 "SecureStreams",
                 "SecureStreamsCore",
+                "SecureStreamsSimulator",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictness

@@ -5,6 +5,8 @@ public import SecureStreamsCore
 /// a JSON file by ``ScenarioFile/parse(_:)``; docs/SIMULATOR.md is the schema.
 public struct Scenario: Sendable, Equatable {
     public var name: String
+    /// What the scenario checks, in a sentence (the file's `description` member).
+    public var summary: String?
     /// The seed used when the runner is not given one.
     public var seed: UInt64
     /// Virtual time allowed for every workload to finish (liveness).
@@ -16,8 +18,9 @@ public struct Scenario: Sendable, Equatable {
     public var criteria: Criteria
 
     public init(name: String, seed: UInt64 = 1, budget: Duration = .seconds(120), hosts: [HostSpec],
-                nats: [NATSpec] = [], links: [LinkSpec] = [], events: [TimedEvent] = [], criteria: Criteria = Criteria()) {
+                nats: [NATSpec] = [], links: [LinkSpec] = [], events: [TimedEvent] = [], criteria: Criteria = Criteria(), summary: String? = nil) {
         self.name = name
+        self.summary = summary
         self.seed = seed
         self.budget = budget
         self.hosts = hosts

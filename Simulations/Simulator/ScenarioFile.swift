@@ -33,8 +33,9 @@ public enum ScenarioFile {
     }
 
     private static func scenario(_ root: Cursor) throws(ScenarioError) -> Scenario {
-        try root.allow(["name", "seed", "budgetSeconds", "hosts", "nats", "links", "events", "criteria"])
+        try root.allow(["name", "description", "seed", "budgetSeconds", "hosts", "nats", "links", "events", "criteria"])
         var scenario = Scenario(name: try root.required("name").string(), hosts: [])
+        if let summary = try root.optional("description") { scenario.summary = try summary.string() }
         if let seed = try root.optional("seed") { scenario.seed = UInt64(try seed.integer(in: 0...Int.max)) }
         if let budget = try root.optional("budgetSeconds") { scenario.budget = try budget.seconds(positive: true) }
 

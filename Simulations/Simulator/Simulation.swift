@@ -10,9 +10,13 @@ import SecureStreamsCore
 /// Every random choice comes from one seed through named sub-streams.
 public enum Simulation {
     /// Runs `scenario` with `seed` (the scenario's own when `nil`).
-    /// `file` only names the scenario in the replay command.
-    public static func run(_ scenario: Scenario, seed: UInt64? = nil, file: String? = nil) -> Verdict {
+    /// `file` only names the scenario in the replay command. `observer`,
+    /// when given, sees every datagram a link (or an implicit ideal link)
+    /// delivers, in delivery order; it only watches and cannot change the run.
+    public static func run(_ scenario: Scenario, seed: UInt64? = nil, file: String? = nil,
+                           observer: ((DeliveredDatagram) -> Void)? = nil) -> Verdict {
         let runner = Runner(scenario: scenario, seed: seed ?? scenario.seed)
+        runner.observer = observer
         var verdict = runner.run()
         if verdict.outcome != .success {
             verdict.details.append("replay: \(verdict.replayCommand(file: file ?? "\(scenario.name).json"))")
@@ -64,6 +68,7 @@ final class Runner {
     var buffer = [UInt8](repeating: 0, count: 64 * 1_024)
     var chunk = [UInt8](repeating: 0, count: 64 * 1_024)
     let clientSpecs: [HostSpec]
+    var observer: ((DeliveredDatagram) -> Void)?
 
     init(scenario: Scenario, seed: UInt64) {
         self.scenario = scenario
@@ -161,6 +166,7 @@ final class Runner {
 
     private func service(_ index: Int) {
         if let deadline = hosts[index].endpoint.nextDeadline(), deadline <= now {
+            statistics.events += 1
             hosts[index].endpoint.handleTimeout(now: now)
         }
         drainEvents(index)
@@ -262,9 +268,14 @@ final class Runner {
     }
 
     private func process(_ happening: Happening) {
+        statistics.events += 1
         switch happening {
         case .arrive(let datagram, let node, let from, let link):
             if let link, links[link].state == .down { return drop("link:down") }
+            if let observer {
+                observer(DeliveredDatagram(time: now - .zero, link: "\(name(of: from))->\(name(of: node))",
+                                           source: datagram.source, destination: datagram.destination, bytes: datagram.bytes))
+            }
             arrive(datagram, at: node, from: from)
         case .timed(let action):
             apply(action)

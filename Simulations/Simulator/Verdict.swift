@@ -53,6 +53,9 @@ public struct RunStatistics: Sendable, CustomStringConvertible {
     /// Payload bits per second of virtual time up to completion.
     public var goodput: Double = 0
     public var datagramsSent = 0
+    /// Simulator events handled: queued happenings (datagram arrivals,
+    /// timed scenario events, blackhole ends) plus endpoint timeouts fired.
+    public var events = 0
     public var datagramsDelivered = 0
     /// Drops by cause (`link:loss`, `nat:filtered`, …), sorted by cause.
     public var drops: [(cause: String, count: Int)] = []

@@ -11,6 +11,7 @@ struct SSS: ParsableCommand {
             ID.self,
             Vectors.self,
             Demo.self,
+            Sim.self,
         ]
     )
 }
