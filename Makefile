@@ -3,6 +3,8 @@
 #   make demo    two identities, an IK handshake and one message each way
 #   make test    the whole test suite (installs libsodium/libuv when missing)
 #   make bench   crypto benchmarks, as ratios against raw libsodium measured in the same run
+#   make fuzz    builds the libFuzzer targets in Fuzz/ and runs each FUZZ_SECONDS (60) seconds
+#   make fuzz-smoke  the same, 5 seconds each (CI)
 #
 # Every target first makes sure the system libraries are there: when
 # `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and
@@ -13,7 +15,7 @@ SWIFT_FLAGS ?=
 APT_PACKAGES = libsodium-dev libuv1-dev pkg-config
 VECTORS     ?= $(wildcard ../shared/vectors/noise/*.json)
 
-.PHONY: all build demo test bench deps clean
+.PHONY: all build demo test bench fuzz fuzz-smoke deps clean
 
 all: build
 
@@ -48,6 +50,16 @@ BENCH_FLAGS ?=
 
 bench: deps
 	cd Benchmarks && $(SWIFT) run -c release $(SWIFT_FLAGS) SecureStreamsBenchmarks $(BENCH_FLAGS)
+
+FUZZ_SECONDS ?= 60
+
+# Fails when any target crashes; see Fuzz/README.md. Needs a swift.org
+# toolchain (libFuzzer and AddressSanitizer runtimes).
+fuzz: deps
+	cd Fuzz && SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) ./run-fuzzers.sh
+
+fuzz-smoke: deps
+	cd Fuzz && SWIFT="$(SWIFT)" FUZZ_SECONDS=5 ./run-fuzzers.sh
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build
