@@ -9,7 +9,7 @@
 #if FUZZ_PACKAGE
 @_spi(Fuzzing) import SecureStreamsCore
 #else
-@testable import SecureStreamsCore
+@testable @_spi(Fuzzing) public import SecureStreamsCore
 #endif
 
 /// Reads a fuzz input front to back; past the end every read gives zeros

@@ -7,7 +7,7 @@
 #if FUZZ_PACKAGE
 @_spi(Fuzzing) import SecureStreamsCore
 #else
-@testable import SecureStreamsCore
+@testable @_spi(Fuzzing) import SecureStreamsCore
 #endif
 
 public enum FuzzEndpointOps {
