@@ -12,6 +12,14 @@ SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
 ALL_TARGETS=(FuzzPacketHeader FuzzFrames FuzzInitiation FuzzResponse FuzzEndpointOps FuzzReassembly FuzzKeyParsers)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 
+# Op-sequence targets want longer inputs sooner than libFuzzer's length control gives.
+options() {
+    case "$1" in
+        FuzzEndpointOps|FuzzReassembly) echo "-max_len=2048 -len_control=0" ;;
+        *) echo "-max_len=4096" ;;
+    esac
+}
+
 dictionary() {
     case "$1" in
         FuzzPacketHeader|FuzzInitiation|FuzzResponse|FuzzEndpointOps) echo Dictionaries/packets.dict ;;
@@ -35,7 +43,7 @@ for target in "${TARGETS[@]}"; do
     dict="$(dictionary "$target")"
     echo "== $target for ${SECONDS_PER_TARGET}s (corpus $corpus${dict:+, dict $dict})"
     set +e
-    ".build/release/$target" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 \
+    ".build/release/$target" -max_total_time="$SECONDS_PER_TARGET" -print_final_stats=1 $(options "$target") \
         -artifact_prefix="$artifacts" ${dict:+-dict="$dict"} "$corpus" > "$log" 2>&1
     status=$?
     set -e

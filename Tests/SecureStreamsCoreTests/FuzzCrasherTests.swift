@@ -25,7 +25,7 @@ import Testing
         case "FuzzFrames": FuzzFrames.run
         case "FuzzInitiation": FuzzInitiation.run
         case "FuzzResponse": FuzzResponse.run
-        case "FuzzEndpointOps": FuzzEndpointOps.run
+        case "FuzzEndpointOps": { FuzzEndpointOps.run($0) }
         case "FuzzReassembly": FuzzReassembly.run
         case "FuzzKeyParsers": FuzzKeyParsers.run
         default: nil
@@ -82,6 +82,12 @@ import Testing
             endpoint.handleDatagram($0, from: FuzzFixtures.clientAddress, now: FuzzFixtures.start)
         }
         #expect(endpoint.connectionCount == 1)
+
+        // The op-sequence seeds move stream bytes end to end, so the
+        // prefix check in FuzzEndpointOps is not vacuous.
+        let ops = Dictionary(uniqueKeysWithValues: FuzzEndpointOps.seeds().map { ($0.name, $0.bytes) })
+        #expect(ops["client-write-read"]!.withUnsafeBytes { FuzzEndpointOps.run($0) } == 1_000)
+        #expect(ops["both-ways"]!.withUnsafeBytes { FuzzEndpointOps.run($0) } > 0)
 
         let keys = Dictionary(uniqueKeysWithValues: FuzzKeyParsers.seeds().map { ($0.name, String(decoding: $0.bytes, as: UTF8.self)) })
         let identity = FuzzFixtures.serverIdentity

@@ -22,7 +22,10 @@ public enum FuzzEndpointOps {
         var finished: Set<StreamID> = []
     }
 
-    public static func run(_ data: UnsafeRawBufferPointer) {
+    /// Returns how many bytes were read and checked against what was written.
+    @discardableResult
+    public static func run(_ data: UnsafeRawBufferPointer) -> Int {
+        var checked = 0
         var input = FuzzBytes(data)
         var wire = base
         let handles = [wire.clientHandle!, wire.serverHandle!]
@@ -45,6 +48,7 @@ public enum FuzzEndpointOps {
             precondition(bytes == fuzzPattern(stream: stream.rawValue, from: offset, count: bytes.count),
                          "bytes read are not the bytes written")
             ledgers[writer].read[stream] = offset + UInt64(bytes.count)
+            checked += bytes.count
         }
 
         func pick(_ side: Int, _ selector: UInt8) -> StreamID? {
@@ -140,6 +144,7 @@ public enum FuzzEndpointOps {
                 checkRead(reader: reader, stream: stream, maxBytes: 1 << 20)
             }
         }
+        return checked
     }
 
     public static func seeds() -> [(name: String, bytes: [UInt8])] {
