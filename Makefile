@@ -4,6 +4,8 @@
 #   make test    the whole test suite (installs libsodium/libuv when missing)
 #   make bench   benchmarks (crypto, handshakes, the core), as ratios against ceilings measured in the same run
 #   make sim     every scenario in Simulations/Scenarios over seeds 1..20 (SIM_SEEDS), in the simulator
+#   make fuzz    builds the libFuzzer targets in Fuzz/ and runs each FUZZ_SECONDS (60) seconds
+#   make fuzz-smoke  the same, 5 seconds each (CI)
 #
 # Every target first makes sure the system libraries are there: when
 # `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and
@@ -14,7 +16,7 @@ SWIFT_FLAGS ?=
 APT_PACKAGES = libsodium-dev libuv1-dev pkg-config
 VECTORS     ?= $(wildcard ../shared/vectors/noise/*.json)
 
-.PHONY: all build demo test bench sim deps clean
+.PHONY: all build demo test bench sim fuzz fuzz-smoke deps clean
 
 all: build
 
@@ -55,6 +57,16 @@ SIM_FLAGS ?=
 
 sim: deps
 	$(SWIFT) run $(SWIFT_FLAGS) sss sim run Simulations/Scenarios/*.json --seeds $(SIM_SEEDS) $(SIM_FLAGS)
+
+FUZZ_SECONDS ?= 60
+
+# Fails when any target crashes; see Fuzz/README.md. Needs a swift.org
+# toolchain (libFuzzer and AddressSanitizer runtimes).
+fuzz: deps
+	cd Fuzz && SWIFT="$(SWIFT)" FUZZ_SECONDS=$(FUZZ_SECONDS) ./run-fuzzers.sh
+
+fuzz-smoke: deps
+	cd Fuzz && SWIFT="$(SWIFT)" FUZZ_SECONDS=5 ./run-fuzzers.sh
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

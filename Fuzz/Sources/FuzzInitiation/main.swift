@@ -1,0 +1,14 @@
+// libFuzzer target: see FuzzInitiation in FuzzHarness for what one input does.
+import FuzzDriver
+import FuzzHarness
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzInitiation.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+@_cdecl("FuzzInitiation_main")
+public func fuzzTargetMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    fuzzMain(argc, argv, seeds: FuzzInitiation.seeds, callback: fuzzTestOneInput)
+}

@@ -1,0 +1,14 @@
+// libFuzzer target: see FuzzPacketHeader in FuzzHarness for what one input does.
+import FuzzDriver
+import FuzzHarness
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzPacketHeader.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+@_cdecl("FuzzPacketHeader_main")
+public func fuzzTargetMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    fuzzMain(argc, argv, seeds: FuzzPacketHeader.seeds, callback: fuzzTestOneInput)
+}

@@ -1,0 +1,14 @@
+// libFuzzer target: see FuzzResponse in FuzzHarness for what one input does.
+import FuzzDriver
+import FuzzHarness
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    FuzzResponse.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+
+@_cdecl("FuzzResponse_main")
+public func fuzzTargetMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    fuzzMain(argc, argv, seeds: FuzzResponse.seeds, callback: fuzzTestOneInput)
+}
