@@ -87,7 +87,7 @@ struct Host {
     // MARK: - Client
 
     /// Runs the current phase as far as it goes now.
-    mutating func runClient(invariants: inout Invariants, chunk: inout [UInt8], now: Timestamp) {
+    mutating func runClient(invariants: inout Invariants, chunk: inout Chunk, now: Timestamp) {
         guard let clientIndex, let connection, isConnected, !isDone, !closed.contains(connection) else { return }
         while phase < workload.count {
             let current = workload[phase]
@@ -154,7 +154,7 @@ struct Host {
         }
     }
 
-    private mutating func pumpWriters(invariants: inout Invariants, chunk: inout [UInt8]) {
+    private mutating func pumpWriters(invariants: inout Invariants, chunk: inout Chunk) {
         guard let connection else { return }
         for i in writers.indices where !writers[i].finished {
             if let problem = writers[i].pump(&endpoint, on: connection, chunk: &chunk) {
@@ -173,7 +173,7 @@ struct Host {
 
     /// Reads and checks every open stream, answers requests.
     mutating func runServer(clientSpecs: [HostSpec], invariants: inout Invariants,
-                            chunk: inout [UInt8]) {
+                            chunk: inout Chunk) {
         var i = 0
         while i < readers.count {
             var reader = readers[i]
@@ -196,7 +196,7 @@ struct Host {
     }
 
     private mutating func serve(_ reader: inout Reader, clientSpecs: [HostSpec],
-                                invariants: inout Invariants, chunk: inout [UInt8]) {
+                                invariants: inout Invariants, chunk: inout Chunk) {
         let key = reader.key
         guard !closed.contains(key.connection) else { return }
         if !reader.haveHeader {

@@ -68,7 +68,7 @@ final class Runner {
     var drops: [String: Int] = [:]
     let trace = TraceHash()
     var buffer = [UInt8](repeating: 0, count: 64 * 1_024)
-    var chunk = [UInt8](repeating: 0, count: 64 * 1_024)
+    var chunk = Chunk()
     let clientSpecs: [HostSpec]
     var observer: ((DeliveredDatagram) -> Void)?
     var sampler: FlowSampler
