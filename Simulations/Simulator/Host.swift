@@ -34,6 +34,9 @@ struct Host {
     var isConnected = false
     var phase = 0
     var phaseStart = Timestamp.zero
+    /// When the handshake completed and when the whole workload was done (clients).
+    var connectedAt: Timestamp?
+    var doneAt: Timestamp?
     var opened = 0
     var writers: [StreamWriter] = []
     var responseReader: Reader?
@@ -59,7 +62,11 @@ struct Host {
     mutating func handle(_ event: Event, invariants: inout Invariants, now: Timestamp) {
         switch event {
         case .connected(let handle, _, _, _, _):
-            if handle == connection { isConnected = true; phaseStart = now }
+            if handle == connection {
+                isConnected = true
+                phaseStart = now
+                connectedAt = now
+            }
         case .streamOpened(let handle, let stream):
             if closed.contains(handle) { invariants.fail(.correctness, "\(spec.name): stream \(stream) opened after close") }
             if connection == nil { readers.append(Reader(key: StreamKey(connection: handle, stream: stream))) }
@@ -80,7 +87,7 @@ struct Host {
     // MARK: - Client
 
     /// Runs the current phase as far as it goes now.
-    mutating func runClient(invariants: inout Invariants, chunk: inout [UInt8], now: Timestamp) {
+    mutating func runClient(invariants: inout Invariants, chunk: inout Chunk, now: Timestamp) {
         guard let clientIndex, let connection, isConnected, !isDone, !closed.contains(connection) else { return }
         while phase < workload.count {
             let current = workload[phase]
@@ -117,6 +124,7 @@ struct Host {
             writers = []
         }
         isDone = true
+        doneAt = now
     }
 
     private mutating func openStreams(_ current: WorkloadPhase, client: Int, upTo target: Int,
@@ -146,7 +154,7 @@ struct Host {
         }
     }
 
-    private mutating func pumpWriters(invariants: inout Invariants, chunk: inout [UInt8]) {
+    private mutating func pumpWriters(invariants: inout Invariants, chunk: inout Chunk) {
         guard let connection else { return }
         for i in writers.indices where !writers[i].finished {
             if let problem = writers[i].pump(&endpoint, on: connection, chunk: &chunk) {
@@ -165,7 +173,7 @@ struct Host {
 
     /// Reads and checks every open stream, answers requests.
     mutating func runServer(clientSpecs: [HostSpec], invariants: inout Invariants,
-                            chunk: inout [UInt8]) {
+                            chunk: inout Chunk) {
         var i = 0
         while i < readers.count {
             var reader = readers[i]
@@ -188,7 +196,7 @@ struct Host {
     }
 
     private mutating func serve(_ reader: inout Reader, clientSpecs: [HostSpec],
-                                invariants: inout Invariants, chunk: inout [UInt8]) {
+                                invariants: inout Invariants, chunk: inout Chunk) {
         let key = reader.key
         guard !closed.contains(key.connection) else { return }
         if !reader.haveHeader {
@@ -260,6 +268,7 @@ struct Host {
                 invariants.fail(.correctness, "\(spec.name): \(what) \(key.stream) byte \(bad) is wrong")
             }
             reader.offset += bytes.count
+            invariants.delivered(bytes.count, client: reader.client)
         }
     }
 
@@ -288,6 +297,7 @@ struct Host {
                 invariants.fail(.correctness, "\(spec.name): record \(index) on \(key.stream): byte \(bad) is wrong")
             }
             reader.recordPosition += 1
+            invariants.delivered(record.count, client: reader.client)
         }
     }
 }

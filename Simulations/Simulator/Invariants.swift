@@ -13,9 +13,12 @@ struct Invariants {
     private(set) var violations: [(kind: Kind, message: String)] = []
     /// Streams read to their end and checked, per (client, phase), in a flat array.
     private var completed: [[Int]]
+    /// Payload bytes of each client's workload read by the receiving application so far (progress, for ``FlowSeries``).
+    private(set) var deliveredBytes: [Int]
 
     init(phasesPerClient: [Int]) {
         completed = phasesPerClient.map { Array(repeating: 0, count: $0) }
+        deliveredBytes = Array(repeating: 0, count: phasesPerClient.count)
     }
 
     var hasCorrectnessViolation: Bool { violations.contains { $0.kind == .correctness } }
@@ -29,4 +32,8 @@ struct Invariants {
     }
 
     func completedStreams(client: Int, phase: Int) -> Int { completed[client][phase] }
+
+    mutating func delivered(_ bytes: Int, client: Int) {
+        deliveredBytes[client] += bytes
+    }
 }

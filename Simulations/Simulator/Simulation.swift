@@ -13,9 +13,11 @@ public enum Simulation {
     /// `file` only names the scenario in the replay command. `observer`,
     /// when given, sees every datagram a link (or an implicit ideal link)
     /// delivers, in delivery order; it only watches and cannot change the run.
-    public static func run(_ scenario: Scenario, seed: UInt64? = nil, file: String? = nil,
+    /// `sampling`, when given, fills each ``FlowSeries`` in ``Verdict/flows``
+    /// with time series; it only reads and cannot change the run either.
+    public static func run(_ scenario: Scenario, seed: UInt64? = nil, file: String? = nil, sampling: Sampling? = nil,
                            observer: ((DeliveredDatagram) -> Void)? = nil) -> Verdict {
-        let runner = Runner(scenario: scenario, seed: seed ?? scenario.seed)
+        let runner = Runner(scenario: scenario, seed: seed ?? scenario.seed, sampling: sampling)
         runner.observer = observer
         var verdict = runner.run()
         if verdict.outcome != .success {
@@ -66,15 +68,17 @@ final class Runner {
     var drops: [String: Int] = [:]
     let trace = TraceHash()
     var buffer = [UInt8](repeating: 0, count: 64 * 1_024)
-    var chunk = [UInt8](repeating: 0, count: 64 * 1_024)
+    var chunk = Chunk()
     let clientSpecs: [HostSpec]
     var observer: ((DeliveredDatagram) -> Void)?
+    var sampler: FlowSampler
 
-    init(scenario: Scenario, seed: UInt64) {
+    init(scenario: Scenario, seed: UInt64, sampling: Sampling? = nil) {
         self.scenario = scenario
         self.seed = seed
         let root = SeededRandom(seed: seed)
         clientSpecs = scenario.hosts.filter { if case .client = $0.role { true } else { false } }
+        sampler = FlowSampler(clients: clientSpecs.map(\.name), sampling: sampling)
         invariants = Invariants(phasesPerClient: clientSpecs.map { spec in
             if case .client(_, let workload) = spec.role { workload.count } else { 0 }
         })
@@ -130,6 +134,8 @@ final class Runner {
                 if statistics.completion == nil { invariants.fail(.liveness, "nothing left to happen at \(now) and the workloads are unfinished") }
                 break
             }
+            let target = drainUntil.map { min(max(now, next), $0) } ?? max(now, next)
+            sampler.observe(hosts, delivered: invariants.deliveredBytes, now: now, next: target)
             if next > budgetEnd, statistics.completion == nil {
                 invariants.fail(.liveness, "virtual-time budget of \(scenario.budget) exhausted; \(progress())")
                 break
@@ -143,8 +149,9 @@ final class Runner {
             } else {
                 stalled = 0
             }
-            now = drainUntil.map { min(max(now, next), $0) } ?? max(now, next)
+            now = target
         }
+        sampler.observe(hosts, delivered: invariants.deliveredBytes, now: now, next: now)
         return verdict()
     }
 
@@ -389,6 +396,14 @@ final class Runner {
                 details.append("criterion: goodput ≥ \(Int(goodput)) bit/s, got \(Int(statistics.goodput)) bit/s")
             }
         }
-        return Verdict(outcome: outcome, details: details, scenario: scenario.name, seed: seed, statistics: statistics)
+        var flows = sampler.series
+        for host in hosts {
+            guard let client = host.clientIndex else { continue }
+            flows[client].connectedAt = host.connectedAt.map { $0 - .zero }
+            flows[client].completedAt = host.doneAt.map { $0 - .zero }
+            flows[client].deliveredBytes = invariants.deliveredBytes[client]
+        }
+        return Verdict(outcome: outcome, details: details, scenario: scenario.name, seed: seed, statistics: statistics,
+                       flows: flows)
     }
 }

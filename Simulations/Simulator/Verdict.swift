@@ -28,6 +28,19 @@ public struct Verdict: Sendable, CustomStringConvertible {
     public var scenario: String
     public var seed: UInt64
     public var statistics: RunStatistics
+    /// One per client, in scenario order: milestones and payload, plus time
+    /// series when the run was sampled.
+    public var flows: [FlowSeries] = []
+
+    public init(outcome: Outcome, details: [String], scenario: String, seed: UInt64, statistics: RunStatistics,
+                flows: [FlowSeries] = []) {
+        self.outcome = outcome
+        self.details = details
+        self.scenario = scenario
+        self.seed = seed
+        self.statistics = statistics
+        self.flows = flows
+    }
 
     public var exitCode: Int32 { outcome.exitCode }
 

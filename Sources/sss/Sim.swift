@@ -40,6 +40,16 @@ struct Sim: ParsableCommand {
         @Option(name: .customLong("pcap-link"), help: "The link to capture: FROM->TO, or A<->B for both directions.")
         var pcapLink: String?
 
+        @Option(help: ArgumentHelp("Draw goodput, congestion window, bytes in flight, smoothed RTT and losses of one client's connection over virtual time as an SVG file.",
+                                   discussion: "With several runs, one file per run: FILE-seedN.svg (one scenario) or FILE-SCENARIO-seedN.svg."))
+        var plot: String?
+
+        @Option(name: .customLong("plot-client"), help: "The client host whose connection --plot draws (default: the scenario's first client).")
+        var plotClient: String?
+
+        @Option(name: .customLong("plot-interval"), help: "Sampling interval for --plot, in milliseconds of virtual time.")
+        var plotInterval: Double = 10
+
         @Flag(help: "Run every seed twice, in two processes, and fail (correctness) when the trace hashes differ.")
         var checkDeterminism = false
 
@@ -62,12 +72,14 @@ struct Sim: ParsableCommand {
                 if runs != 1 { throw ValidationError("--pcap captures one run: give one file and one seed") }
             }
             if pcapLink != nil, pcap == nil { throw ValidationError("--pcap-link needs --pcap") }
+            if plotClient != nil, plot == nil { throw ValidationError("--plot-client needs --plot") }
+            if !(plotInterval > 0 && plotInterval <= 60_000) { throw ValidationError("--plot-interval must be in (0, 60000] ms") }
             if child, files.count != 1 || seed == nil { throw ValidationError("--child runs one file with --seed") }
         }
 
         func run() throws {
             if child {
-                let record = runHere(file: files[0], seed: seed!, pcap: pcap)
+                let record = runHere(file: files[0], seed: seed!, pcap: pcap, plot: plot)
                 print(record.jsonLine)
                 throw ExitCode(record.exitCode)
             }
@@ -89,12 +101,20 @@ struct Sim: ParsableCommand {
                     worst = max(worst, 1)
                     continue
                 }
+                if plot != nil, let problem = checkClient(plotClient, in: scenario) {
+                    FileHandle.standardError.write(Data("error: \(file): --plot-client: \(problem)\n".utf8))
+                    worst = max(worst, 1)
+                    continue
+                }
                 let list = seeds.map { Array($0.lower...$0.upper) } ?? [seed ?? scenario.seed]
                 for seed in list {
                     announce(seed)
-                    var record = inProcess ? runHere(file: file, seed: seed, pcap: pcap) : runChild(file: file, seed: seed, pcap: pcap)
+                    let plotFile = plot.map { plotPath($0, scenario: scenario.name, seed: seed, several: sweep) }
+                    var record = inProcess ? runHere(file: file, seed: seed, pcap: pcap, plot: plotFile)
+                        : runChild(file: file, seed: seed, pcap: pcap, plot: plotFile)
                     if checkDeterminism {
-                        let again = runChild(file: file, seed: seed, pcap: nil)
+                        // The second run neither captures nor plots: equal hashes also show that observing changed nothing.
+                        let again = runChild(file: file, seed: seed, pcap: nil, plot: nil)
                         if again.outcome != "crash", record.outcome != "crash", again.traceHash != record.traceHash {
                             record.fail("correctness", "not deterministic: trace \(record.traceHash) in one process, \(again.traceHash) in another")
                         }
@@ -128,8 +148,24 @@ struct Sim: ParsableCommand {
             }
         }
 
+        /// Where the plot of one run goes: `FILE` for a single run; else the
+        /// seed (and, with several files, the scenario) before the extension.
+        private func plotPath(_ base: String, scenario: String, seed: UInt64, several: Bool) -> String {
+            guard several else { return base }
+            let url = URL(fileURLWithPath: base)
+            let stem = url.pathExtension.isEmpty ? base : String(base.dropLast(url.pathExtension.count + 1))
+            let ext = url.pathExtension.isEmpty ? "svg" : url.pathExtension
+            return files.count > 1 ? "\(stem)-\(scenario)-seed\(seed).\(ext)" : "\(stem)-seed\(seed).\(ext)"
+        }
+
+        private func checkClient(_ name: String?, in scenario: Scenario) -> String? {
+            let clients = scenario.hosts.filter { if case .client = $0.role { true } else { false } }.map(\.name)
+            guard let name else { return clients.isEmpty ? "the scenario has no client" : nil }
+            return clients.contains(name) ? nil : "no client \"\(name)\" (clients: \(clients.joined(separator: ", ")))"
+        }
+
         /// Runs one seed in this process.
-        private func runHere(file: String, seed: UInt64, pcap: String?) -> RunRecord {
+        private func runHere(file: String, seed: UInt64, pcap: String?, plot: String?) -> RunRecord {
             let scenario: Scenario
             do {
                 scenario = try loadScenario(file)
@@ -140,8 +176,11 @@ struct Sim: ParsableCommand {
             let capture = pcap.map { _ in Capture(filter: pcapLink) }
             let clock = ContinuousClock()
             let start = clock.now
-            let verdict = Simulation.run(scenario, seed: seed, file: file, observer: capture.map { capture in { capture.add($0) } })
+            let sampling = plot.map { _ in Sampling(interval: .nanoseconds(Int64(plotInterval * 1e6))) }
+            let verdict = Simulation.run(scenario, seed: seed, file: file, sampling: sampling,
+                                         observer: capture.map { capture in { capture.add($0) } })
             let wall = clock.now - start
+            if let plot { writePlot(plot, verdict: verdict, scenario: scenario) }
             if let pcap, let capture {
                 do {
                     try Data(capture.writer.bytes).write(to: URL(fileURLWithPath: pcap))
@@ -155,13 +194,37 @@ struct Sim: ParsableCommand {
             return RunRecord(verdict: verdict, file: file, wall: wall)
         }
 
+        private func writePlot(_ path: String, verdict: Verdict, scenario: Scenario) {
+            let index = plotClient.flatMap { name in verdict.flows.firstIndex { $0.client == name } } ?? 0
+            guard index < verdict.flows.count else {
+                FileHandle.standardError.write(Data("error: \(path): the scenario has no client to plot\n".utf8))
+                return
+            }
+            let flow = verdict.flows[index]
+            let statistics = verdict.statistics
+            var note = "\(verdict.outcome) · goodput \(format(statistics.goodput / 1e6, 2)) Mbit/s over the run"
+            if let after = flow.goodputAfterHandshake { note += ", \(format(after / 1e6, 2)) Mbit/s after the handshake" }
+            note += " · \(flow.losses.reduce(0) { $0 + $1.count }) packets lost · trace \(statistics.traceHash.prefix(16))"
+            let svg = FlowPlot.svg(flow, duration: statistics.duration,
+                                   caption: FlowPlot.Caption(scenario: scenario.name, seed: verdict.seed, client: flow.client, note: note))
+            do {
+                try Data(svg.utf8).write(to: URL(fileURLWithPath: path))
+            } catch {
+                FileHandle.standardError.write(Data("error: \(path): \(error)\n".utf8))
+            }
+        }
+
         /// Runs one seed in a child process; a child killed by a signal is a crash.
-        private func runChild(file: String, seed: UInt64, pcap: String?) -> RunRecord {
+        private func runChild(file: String, seed: UInt64, pcap: String?, plot: String?) -> RunRecord {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: Self.executablePath)
             var arguments = ["sim", "run", file, "--seed", String(seed), "--child"]
             if let pcap { arguments += ["--pcap", pcap] }
             if let pcapLink, pcap != nil { arguments += ["--pcap-link", pcapLink] }
+            if let plot {
+                arguments += ["--plot", plot, "--plot-interval", String(plotInterval)]
+                if let plotClient { arguments += ["--plot-client", plotClient] }
+            }
             if trapForTesting { arguments.append("--trap-for-testing") }
             process.arguments = arguments
             let output = Pipe()
@@ -243,7 +306,7 @@ struct Sim: ParsableCommand {
                 print("    retransmitted \(record.retransmittedBytes) B, lost packets \(record.lostPackets), RTT smoothed \(format(record.smoothedRTTMs, 2)) ms, min \(format(record.minimumRTTMs, 2)) ms")
                 print("    drops: \(record.drops.isEmpty ? "none" : record.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
                 print("    datagrams sent \(record.datagramsSent), delivered \(record.datagramsDelivered); path changes \(record.pathChanges); NAT mappings \(record.natMappings)")
-                print("    \(record.events) events in \(format(record.wallSeconds, 3)) s wall (\(Int(record.eventsPerSecond)) events/s)")
+                print("    \(record.events) events in \(format(record.wallSeconds, 3)) s wall (\(Int(record.eventsPerSecond)) events/s, \(format(record.virtualPerWall, 1))× real time)")
                 print("    trace \(record.traceHash)")
             }
             if detailed, record.exitCode != 0 { print("    replay: \(record.replay)") }
@@ -315,6 +378,8 @@ struct RunRecord: Codable {
     var events = 0
     var wallSeconds: Double = 0
     var eventsPerSecond: Double = 0
+    /// Virtual seconds simulated per wall-clock second.
+    var virtualPerWall: Double = 0
     var traceHash = ""
     var replay: String
 
@@ -347,6 +412,7 @@ struct RunRecord: Codable {
         events = statistics.events
         wallSeconds = wall.seconds
         eventsPerSecond = wallSeconds > 0 ? Double(events) / wallSeconds : 0
+        virtualPerWall = wallSeconds > 0 ? virtualSeconds / wallSeconds : 0
         traceHash = statistics.traceHash
         replay = verdict.replayCommand(file: file)
     }
