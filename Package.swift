@@ -2,7 +2,8 @@
 //
 // SecureStreams: structured secure streams over UDP.
 //
-// Dependency direction: sss → SecureStreams → SecureStreamsCore → CSodium.
+// Dependency direction: sss → SecureStreamsDispatch / SecureStreamsLibUV →
+// SecureStreams → SecureStreamsCore → CSodium.
 // The core is sans-IO: it imports neither Foundation nor any driver.
 // Fuzz targets and benchmarks are separate packages (Fuzz/, Benchmarks/)
 // depending on this one by path, so their flags never reach this build.
@@ -19,11 +20,14 @@ let package = Package(
     products: [
         .library(name: "SecureStreamsCore", targets: ["SecureStreamsCore"]),
         .library(name: "SecureStreams", targets: ["SecureStreams"]),
+        .library(name: "SecureStreamsDispatch", targets: ["SecureStreamsDispatch"]),
+        .library(name: "SecureStreamsLibUV", targets: ["SecureStreamsLibUV"]),
         .library(name: "SecureStreamsSimulator", targets: ["SecureStreamsSimulator"]),
         .executable(name: "sss", targets: ["sss"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .systemLibrary(
@@ -47,6 +51,18 @@ let package = Package(
             swiftSettings: strictness
         ),
         .target(
+            name: "SecureStreamsDispatch",
+            dependencies: ["SecureStreams"],
+            path: "Drivers/Dispatch",
+            swiftSettings: strictness
+        ),
+        .target(
+            name: "SecureStreamsLibUV",
+            dependencies: ["SecureStreams", "CLibUV"],
+            path: "Drivers/LibUV",
+            swiftSettings: strictness
+        ),
+        .target(
             name: "SecureStreamsSimulator",
             dependencies: ["SecureStreamsCore"],
             path: "Simulations/Simulator",
@@ -58,7 +74,10 @@ let package = Package(
                 "SecureStreams",
                 "SecureStreamsCore",
                 "SecureStreamsSimulator",
+                "SecureStreamsDispatch",
+                "SecureStreamsLibUV",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness
         ),
@@ -72,6 +91,11 @@ let package = Package(
             name: "SecureStreamsTests",
             dependencies: ["SecureStreams", "SecureStreamsCore"],
             exclude: ["Fixtures"],
+            swiftSettings: strictness
+        ),
+        .testTarget(
+            name: "DriverTests",
+            dependencies: ["SecureStreams", "SecureStreamsDispatch", "SecureStreamsLibUV"],
             swiftSettings: strictness
         ),
         .testTarget(

@@ -1,0 +1,2 @@
+// SecureStreamsDispatch: UDP on a DispatchSource (epoll on Linux).
+public import SecureStreams
