@@ -188,3 +188,81 @@ import Testing
         return (client, server, connection, serverSide)
     }
 }
+
+/// Bulk transfers through the async API, checked by hash.
+enum Transfer {
+    /// Sends `bytes` on each of `streams` new streams (a header record with
+    /// the stream's index, then the bytes, then the finish); the receiving
+    /// side hashes what arrives (BLAKE2b-256) and the hashes must match.
+    static func run(_ connection: Connection, _ serverSide: Connection, bytes: Int, streams: Int) async throws {
+        let chunkSize = 64 * 1024
+        // 1 MiB of varied bytes per stream, sent cyclically.
+        let sources: [[UInt8]] = (0..<streams).map { s in
+            (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ ($0 >> 8) &+ s &* 7) }
+        }
+        async let received: [(Int, [UInt8], Int)] = withThrowingTaskGroup(of: (Int, [UInt8], Int).self) { group in
+            var accepted = 0
+            for await stream in serverSide.incomingStreams {
+                group.addTask {
+                    let index = Int(try await stream.readRecord()![0])
+                    var hash = BLAKE2b(outputCount: 32)
+                    var count = 0
+                    while let piece = try await stream.read(maxBytes: 1 << 20) {
+                        hash.update(piece)
+                        count += piece.count
+                    }
+                    return (index, digest(hash), count)
+                }
+                accepted += 1
+                if accepted == streams { break }
+            }
+            var results: [(Int, [UInt8], Int)] = []
+            for try await result in group { results.append(result) }
+            return results.sorted { $0.0 < $1.0 }
+        }
+        let sent = try await withThrowingTaskGroup(of: (Int, [UInt8]).self) { group in
+            for index in 0..<streams {
+                group.addTask {
+                    let stream = try await connection.openStream()
+                    try await stream.writeRecord([UInt8(index)])
+                    var hash = BLAKE2b(outputCount: 32)
+                    var offset = 0
+                    while offset < bytes {
+                        let count = min(chunkSize, bytes - offset)
+                        let start = offset % (1 << 20)
+                        let piece = Array(sources[index][start..<min(start + count, 1 << 20)])
+                        hash.update(piece)
+                        try await stream.write(piece)
+                        offset += piece.count
+                    }
+                    try await stream.finish()
+                    return (index, digest(hash))
+                }
+            }
+            var hashes: [(Int, [UInt8])] = []
+            for try await result in group { hashes.append(result) }
+            return hashes.sorted { $0.0 < $1.0 }
+        }
+        let results = try await received
+        #expect(results.map(\.2) == [Int](repeating: bytes, count: streams))
+        #expect(results.map(\.1) == sent.map(\.1), "hashes of the received bytes differ from the sent ones")
+    }
+
+    static func digest(_ hash: borrowing BLAKE2b) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 32)
+        out.withUnsafeMutableBytes { hash.finalize(into: $0) }
+        return out
+    }
+}
+
+extension HostTests {
+    @Test func bulkTransferOverPollDrivers() async throws {
+        let (client, server, connection, serverSide) = try await Self.connectedPair()
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await Transfer.run(connection, serverSide, bytes: 25_000_000, streams: 4)
+        print("poll → poll: 100 MB in \(clock.now - started)")
+        await client.shutdown()
+        await server.shutdown()
+    }
+}
