@@ -266,3 +266,39 @@ extension HostTests {
         await server.shutdown()
     }
 }
+
+extension HostTests {
+    @Test func aResetReachesTheReaderWithItsCode() async throws {
+        let (client, server, connection, serverSide) = try await Self.connectedPair()
+        let stream = try await connection.openStream()
+        try await stream.write([1, 2, 3])
+        let incoming = try #require(await serverSide.incomingStreams.first { _ in true })
+        #expect(try await incoming.read() == [1, 2, 3])
+        await stream.reset(code: ErrorCode(77))
+        await #expect(throws: HostError(.streamReset(incoming.id, ErrorCode(77)))) {
+            while try await incoming.read() != nil {}
+        }
+        var sawReset = false
+        for await event in incoming.events { if case .reset(ErrorCode(77)) = event { sawReset = true; break } }
+        #expect(sawReset)
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func theCloseReasonReachesWaitingReadersOnTheOtherSide() async throws {
+        let (client, server, connection, serverSide) = try await Self.connectedPair()
+        let stream = try await connection.openStream()
+        try await stream.write([9])
+        let incoming = try #require(await serverSide.incomingStreams.first { _ in true })
+        #expect(try await incoming.read() == [9])
+        let waiting = Task { try await incoming.read() }
+        await connection.close(code: ErrorCode(5), reason: "bye")
+        let expected = HostError(.connectionClosed(ConnectionError(.closedByPeer(code: ErrorCode(5), reason: "bye"))))
+        await #expect(throws: expected) { try await waiting.value }
+        var last: ConnectionEvent?
+        for await event in serverSide.events { last = event }
+        #expect(last == .closed(ConnectionError(.closedByPeer(code: ErrorCode(5), reason: "bye"))))
+        await client.shutdown()
+        await server.shutdown()
+    }
+}

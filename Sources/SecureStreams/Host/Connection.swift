@@ -58,9 +58,9 @@ public final class Connection: Sendable {
         let handle = self.handle
         return try await runtime.cancellableCall { loop, core, token, continuation in
             guard let state = core.connections[handle] else {
-                continuation.resume(throwing: HostError(.connectionClosed(ConnectionError(.closedLocally(
-                    code: .noError, reason: "the connection is gone")))))
-                return
+                let error = self.ending.withLock { $0 }
+                    ?? ConnectionError(.closedLocally(code: .noError, reason: "the connection is gone"))
+                return continuation.resume(throwing: HostError(.connectionClosed(error)))
             }
             state.open(priority: priority, token: token, continuation: continuation, loop: loop)
         }

@@ -116,7 +116,7 @@ public final class Stream: Sendable {
         let (handle, id) = (connection.handle, self.id)
         return try await runtime.cancellableCall { loop, core, token, continuation in
             guard let state = core.connections[handle]?.streams[id] else {
-                return continuation.resume(throwing: Self.gone(core, handle, id))
+                return continuation.resume(throwing: self.gone(core))
             }
             state.read(kind, token: token, continuation: continuation, loop: loop)
         }
@@ -126,14 +126,15 @@ public final class Stream: Sendable {
         let (handle, id) = (connection.handle, self.id)
         let _: Void = try await runtime.call { loop, core, continuation in
             guard let state = core.connections[handle]?.streams[id] else {
-                return continuation.resume(throwing: Self.gone(core, handle, id))
+                return continuation.resume(throwing: self.gone(core))
             }
             state.write(operation, continuation: continuation, loop: loop)
         }
     }
 
-    private static func gone(_ core: HostCore, _ handle: ConnectionHandle, _ id: StreamID) -> HostError {
-        core.connections[handle] == nil
+    private func gone(_ core: HostCore) -> HostError {
+        if let error = connection.ending.withLock({ $0 }) { return HostError(.connectionClosed(error)) }
+        return core.connections[connection.handle] == nil
             ? HostError(.connectionClosed(ConnectionError(.closedLocally(code: .noError, reason: "the connection is gone"))))
             : HostError(.usage(UsageError("\(id) is no longer open")))
     }
