@@ -94,7 +94,9 @@ public final class Connection: Sendable {
         let handle = self.handle
         let gone = ConnectionError(.closedLocally(code: .noError, reason: "host shut down"))
         let result: ConnectionError? = try? await runtime.call { _, core, done in
-            guard let state = core.connections[handle] else { return done.resume(returning: gone) }
+            guard let state = core.connections[handle] else {
+                return done.resume(returning: self.ending.withLock { $0 } ?? gone)
+            }
             if let error = state.endedWith { return done.resume(returning: error) }
             state.closeWaiters.append(done)
         }
