@@ -1,7 +1,6 @@
 // The one piece of driver state shared between threads: the command queue
 // and the lifecycle phase, under a lock.
 import SecureStreams
-import Synchronization
 
 /// An `execute` body.
 typealias LibUVBody = @Sendable (EndpointLoop) -> Void
@@ -23,7 +22,7 @@ final class LibUVControl: Sendable {
         var queue: [LibUVBody] = []
     }
 
-    private let state = Mutex(State())
+    private let state = LibUVLock(State())
 
     /// Queues `body` and calls `wake` (under the lock) if the driver runs;
     /// otherwise hands the body back to be dropped.

@@ -1,7 +1,6 @@
 // Own-loop mode: a uv_loop_t and the pthread that runs it.
 import CLibUV
 import Glibc
-import Synchronization
 
 /// A libuv loop of the driver's own and the thread running it.
 ///
@@ -21,9 +20,9 @@ final class LibUVLoopThread: @unchecked Sendable {
         var closeStatus: Int32?
     }
 
-    private let state = Mutex(State())
+    private let state = LibUVLock(State())
     /// Serialises joiners: the second waits for the first to finish joining.
-    private let joinGate = Mutex(())
+    private let joinGate = LibUVLock(())
 
     init() throws(LibUVError) {
         let status = uv_loop_init(loop)

@@ -61,6 +61,33 @@ import Testing
         #expect(setup.server.driver.loopCloseStatus == 0 && setup.client.driver.loopCloseStatus == 0)
     }
 
+    /// Tiny kernel buffers make `uv_udp_try_send` more likely to answer
+    /// `UV_EAGAIN` (loopback may still never block): whichever path each
+    /// datagram took, the transfer is whole and the counters agree.
+    @Test func tinySocketBuffersStillDeliverEverythingAndCountTheSlowPath() throws {
+        var factory = LibUVDriverFactory()
+        factory.socketBufferSize = 4_096
+        let setup = try Setup(factory: factory, streams: 2, bytesPerStream: 512 << 10)
+        defer { setup.shutdown() }
+        setup.connect()
+        #expect(setup.receiver.connected.wait())
+        let done = setup.receiver.done.wait(seconds: 300)
+        setup.shutdown()
+        #expect(done, "stalled at \(setup.receiver.totalReceived) bytes")
+        #expect(setup.receiver.mismatches == 0 && setup.receiver.totalReceived == 1 << 20)
+        for driver in [setup.client.driver, setup.server.driver] {
+            let stats = driver.statistics
+            #expect(stats.queuedDatagrams + stats.queueDrops <= stats.wouldBlock * UInt64(LibUVDriverTests.maxSegments),
+                    "datagrams queued without a would-block: \(stats)")
+            #expect(stats.sendErrors == 0, "\(stats)")
+        }
+        print("libuv tiny buffers: client \(setup.client.driver.statistics)")
+    }
+
+    /// The most datagrams one transmit may hold (64 KiB of 1-byte segments is
+    /// the extreme; the endpoint's segments are ~1,350 bytes).
+    static let maxSegments = 65_536
+
     @Test func embeddingRunsBothDriversOnTheCallersLoopAndLeavesItRunning() throws {
         let caller = LibUVTestLoop()
         // Drivers are started before the caller's thread runs the loop (the thread rule).
@@ -183,6 +210,7 @@ import Testing
         let finished = LibUVLatch()
         peer.driver.execute { _ in finished.open() }  // FIFO: after every body above
         #expect(finished.wait())
+        peer.driver.shutdown()  // joins the loop thread: every counter is final
         #expect(runs.counts.allSatisfy { $0 == 1 }, "some body ran \(runs.counts.max() ?? 0) or \(runs.counts.min() ?? 0) times")
         #expect(peer.driver.statistics.bodiesRun == UInt64(threads * perThread + 1))
     }
@@ -190,8 +218,8 @@ import Testing
 
 /// How often each body ran (touched on the loop thread, read after a latch).
 final class LibUVRunTally: Sendable {
-    private let storage: Mutex<[Int]>
-    init(count: Int) { storage = Mutex(Array(repeating: 0, count: count)) }
+    private let storage: LibUVTestLock<[Int]>
+    init(count: Int) { storage = LibUVTestLock(Array(repeating: 0, count: count)) }
     func record(_ id: Int) { storage.withLock { $0[id] += 1 } }
     var counts: [Int] { storage.withLock { $0 } }
 }

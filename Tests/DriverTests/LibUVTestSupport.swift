@@ -6,12 +6,11 @@ import Glibc
 import SecureStreams
 import SecureStreamsCore
 import SecureStreamsLibUV
-import Synchronization
 
 /// Opens once; waiters give up after a generous bound (a failure, not a timing check).
-final class LibUVLatch: Sendable {
+final class LibUVLatch: @unchecked Sendable {
     private let semaphore = DispatchSemaphore(value: 0)
-    private let opened = Mutex(false)
+    private let opened = LibUVTestLock(false)
 
     func open() {
         let first = opened.withLock { opened in
@@ -72,13 +71,19 @@ final class LibUVSender: @unchecked Sendable {
     private var connection: ConnectionHandle?
     private var ids: [StreamID] = []
     private var written: [Int]
-    private var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+    /// Per stream, the pattern for `[stagedAt, stagedAt + 64 KiB)`: generated
+    /// once per region, however many writes it takes to get it accepted.
+    private var staged: [[UInt8]]
+    private var stagedAt: [Int]
+    private static let chunk = 64 * 1024
     let connected = LibUVLatch()
 
     init(streams: Int, bytesPerStream: Int) {
         self.streams = streams
         self.bytesPerStream = bytesPerStream
         written = Array(repeating: 0, count: streams)
+        staged = Array(repeating: [], count: streams)
+        stagedAt = Array(repeating: -1, count: streams)
     }
 
     func handle(_ loop: EndpointLoop, _ event: Event) {
@@ -101,13 +106,19 @@ final class LibUVSender: @unchecked Sendable {
         guard let connection else { return }
         for (index, id) in ids.enumerated() where written[index] < bytesPerStream {
             while written[index] < bytesPerStream {
-                let count = min(chunk.count, bytesPerStream - written[index])
-                for i in 0..<count { chunk[i] = libUVPatternByte(stream: id.index, offset: written[index] + i) }
-                let accepted = (try? chunk[0..<count].withUnsafeBytes {
+                let region = written[index] / Self.chunk * Self.chunk
+                if stagedAt[index] != region {
+                    let count = min(Self.chunk, bytesPerStream - region)
+                    staged[index] = (0..<count).map { libUVPatternByte(stream: id.index, offset: region + $0) }
+                    stagedAt[index] = region
+                }
+                let from = written[index] - region
+                let wanted = staged[index].count - from
+                let accepted = (try? staged[index][from...].withUnsafeBytes {
                     try loop.endpoint.write($0, to: id, on: connection)
                 }) ?? 0
                 written[index] += accepted
-                if accepted < count { break }
+                if accepted < wanted { break }
             }
             if written[index] == bytesPerStream { try? loop.endpoint.finish(id, on: connection) }
         }
@@ -223,3 +234,26 @@ let libUVIPv6LoopbackAvailable: Bool = {
     defer { close(fd) }
     return PeerAddress.loopback(.ipv6).withSocketAddress { bind(fd, $0, $1) == 0 }
 }()
+
+/// A value behind a pthread mutex (which ThreadSanitizer understands, unlike
+/// `Synchronization.Mutex`'s raw futexes on Linux).
+final class LibUVTestLock<Value>: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value)
+    }
+}
