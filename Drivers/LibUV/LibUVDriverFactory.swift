@@ -26,6 +26,11 @@ public struct LibUVDriverFactory: DriverFactory {
     /// 64 KiB slots (libuv reads at most 20 per call).
     public var receiveBatch: Int = 16
 
+    /// Tests only: every `n`th fast-path send answers `UV_EAGAIN` without
+    /// sending (0: never), to exercise the slow path, which loopback — whose
+    /// packets never wait in the sender's buffer — cannot reach.
+    var injectedWouldBlockEvery = 0
+
     private let loop: LoopReference?
 
     /// A caller's loop pointer; only ever used on that loop's thread.
@@ -53,12 +58,14 @@ public struct LibUVDriverFactory: DriverFactory {
         if let loop {
             let session = LibUVSession(loop: loop.pointer, endpointLoop: endpointLoop, family: address.family,
                                        receiveBatch: receiveBatch, ownsLoop: false)
+            session.injectedWouldBlockEvery = injectedWouldBlockEvery
             try session.open(binding: address, socketBufferSize: socketBufferSize)
             return LibUVDriver(session: session, loopThread: nil)
         }
         let thread = try LibUVLoopThread()
         let session = LibUVSession(loop: thread.loop, endpointLoop: endpointLoop, family: address.family,
                                    receiveBatch: receiveBatch, ownsLoop: true)
+        session.injectedWouldBlockEvery = injectedWouldBlockEvery
         try session.open(binding: address, socketBufferSize: socketBufferSize)
         do {
             try thread.start()

@@ -36,7 +36,7 @@ extension LibUVSession {
             let count = min(segment, transmit.count - offset)
             var buffer = uv_buf_init(UnsafeMutablePointer(mutating: (base + offset).assumingMemoryBound(to: CChar.self)),
                                      UInt32(count))
-            let status = uv_udp_try_send(udp, &buffer, 1, destination)
+            let status = injectWouldBlock() ? UV_EAGAIN.rawValue : uv_udp_try_send(udp, &buffer, 1, destination)
             if status >= 0 {
                 bump(counters.datagramsSent)
                 bump(counters.bytesSent, by: UInt64(count))
@@ -50,6 +50,14 @@ extension LibUVSession {
             }
             offset += count
         }
+        return true
+    }
+
+    private func injectWouldBlock() -> Bool {
+        guard injectedWouldBlockEvery > 0 else { return false }
+        sendsSinceInjection += 1
+        guard sendsSinceInjection >= injectedWouldBlockEvery else { return false }
+        sendsSinceInjection = 0
         return true
     }
 

@@ -51,6 +51,9 @@ final class LibUVSession: @unchecked Sendable {
     /// Datagrams handed to `uv_udp_send` and not completed yet.
     var pendingSends = 0
     private var bodies: [LibUVBody] = []
+    /// Tests only (see `LibUVDriverFactory.injectedWouldBlockEvery`).
+    var injectedWouldBlockEvery = 0
+    var sendsSinceInjection = 0
     /// Handles that went through `uv_*_init` (they are freed by `uv_close`).
     private var initialised: [UnsafeMutablePointer<uv_handle_t>] = []
 

@@ -2,7 +2,7 @@ import CLibUV
 import Dispatch
 import SecureStreams
 import SecureStreamsCore
-import SecureStreamsLibUV
+@testable import SecureStreamsLibUV
 import Synchronization
 import Testing
 
@@ -82,6 +82,53 @@ import Testing
             #expect(stats.sendErrors == 0, "\(stats)")
         }
         print("libuv tiny buffers: client \(setup.client.driver.statistics)")
+    }
+
+    /// The slow path for real: every 7th fast-path send pretends
+    /// `UV_EAGAIN`, so those datagrams (and what follows until the socket
+    /// "drains") go through copied `uv_udp_send` requests and their
+    /// completions. Order and contents must survive.
+    @Test func wouldBlockQueuesCopiesAndResumesWithoutLosingOrder() throws {
+        var factory = LibUVDriverFactory()
+        factory.injectedWouldBlockEvery = 7
+        let setup = try Setup(factory: factory, streams: 2, bytesPerStream: 1 << 20)
+        defer { setup.shutdown() }
+        setup.connect()
+        #expect(setup.receiver.connected.wait())
+        let done = setup.receiver.done.wait(seconds: 300)
+        setup.shutdown()
+        #expect(done, "stalled at \(setup.receiver.totalReceived) bytes")
+        #expect(setup.receiver.mismatches == 0 && setup.receiver.totalReceived == 2 << 20)
+        let client = setup.client.driver.statistics
+        #expect(client.wouldBlock > 100 && client.queuedDatagrams >= client.wouldBlock, "\(client)")
+        #expect(client.queueDrops == 0 && client.sendErrors == 0, "\(client)")
+    }
+
+    /// Every handle's retain of the session is given back by its close
+    /// callback: once the driver is shut down and dropped, the endpoint loop
+    /// it owned is freed — in both modes.
+    @Test func shutdownReleasesEverything() throws {
+        weak var ownLoopEndpoint: EndpointLoop?
+        weak var embeddedEndpoint: EndpointLoop?
+        let caller = LibUVTestLoop()
+        do {
+            var random = SystemRandom()
+            let configuration = EndpointConfiguration(identity: HostIdentity(using: &random))
+            let first = EndpointLoop(endpoint: Endpoint(configuration: configuration, random: SystemRandom(),
+                                                        now: LibUVDriver.now()))
+            let second = EndpointLoop(endpoint: Endpoint(configuration: configuration, random: SystemRandom(),
+                                                         now: LibUVDriver.now()))
+            ownLoopEndpoint = first
+            embeddedEndpoint = second
+            let own = try LibUVDriverFactory().startDriver(first, binding: .loopback())
+            let embedded = try LibUVDriverFactory(loop: caller.loop).startDriver(second, binding: .loopback())
+            caller.start()
+            own.shutdown()
+            embedded.shutdown()
+        }
+        #expect(ownLoopEndpoint == nil, "the own-loop driver leaked its session")
+        #expect(caller.stopAndJoin() == 0)
+        #expect(embeddedEndpoint == nil, "the embedded driver leaked its session")
     }
 
     /// The most datagrams one transmit may hold (64 KiB of 1-byte segments is
