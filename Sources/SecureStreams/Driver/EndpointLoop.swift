@@ -16,6 +16,10 @@ public final class EndpointLoop: @unchecked Sendable {
     /// starts; it may issue further commands on `endpoint`.
     public var eventHandler: (EndpointLoop, Event, Timestamp) -> Void = { _, _, _ in }
 
+    /// The time of the verb being run (or of the last one): what an
+    /// `execute` body passes to commands that take `now`.
+    public private(set) var now: Timestamp = .zero
+
     /// Where the datagram bytes of `pollTransmit` are written; sized for the
     /// largest batch the endpoint may produce.
     private let transmitBuffer: UnsafeMutableRawBufferPointer
@@ -29,18 +33,21 @@ public final class EndpointLoop: @unchecked Sendable {
 
     /// Feeds one received datagram (decrypted in place in `datagram`).
     public func receive(_ datagram: UnsafeMutableRawBufferPointer, from address: PeerAddress, now: Timestamp) {
+        advance(to: now)
         endpoint.handleDatagram(datagram, from: address, now: now)
         deliverEvents(now: now)
     }
 
     /// The timer fired (early calls are harmless).
     public func timeout(now: Timestamp) {
+        advance(to: now)
         endpoint.handleTimeout(now: now)
         deliverEvents(now: now)
     }
 
     /// Runs an application command against the endpoint.
     public func run(now: Timestamp, _ command: (EndpointLoop) -> Void) {
+        advance(to: now)
         command(self)
         deliverEvents(now: now)
     }
@@ -58,6 +65,10 @@ public final class EndpointLoop: @unchecked Sendable {
 
     /// When the driver's timer should fire next; `nil` for never.
     public var deadline: Timestamp? { endpoint.nextDeadline() }
+
+    private func advance(to time: Timestamp) {
+        if time > now { now = time }
+    }
 
     private func deliverEvents(now: Timestamp) {
         while let event = endpoint.pollEvent() {

@@ -174,7 +174,8 @@ extension Connection {
             case .opened(let id): events.emit(.streamOpened(handle, id))
             case .readable(let id), .recordReady(let id): events.emit(.streamReadable(handle, id))
             case .writable(let id): events.emit(.streamWritable(handle, id))
-            case .blocked, .connectionBlocked, .streamsAvailable, .closed: break
+            case .streamsAvailable: events.emit(.streamsAvailable(handle))
+            case .blocked, .connectionBlocked, .closed: break
             case .resetByPeer(let id, let code): events.emit(.streamReset(handle, id, code))
             case .stopSendingRequested(let id, let code): events.emit(.streamStopped(handle, id, code))
             }

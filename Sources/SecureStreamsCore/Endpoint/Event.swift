@@ -18,6 +18,9 @@ public enum Event: Sendable, Equatable {
     case streamReadable(ConnectionHandle, StreamID)
     /// A stream that refused a write has room again.
     case streamWritable(ConnectionHandle, StreamID)
+    /// The peer raised its limit on our streams: `openStream` that failed
+    /// for the limit may succeed now.
+    case streamsAvailable(ConnectionHandle)
     /// The peer reset its sending side of a stream.
     case streamReset(ConnectionHandle, StreamID, ErrorCode)
     /// The peer asked us to stop sending on a stream (we reset it in answer).

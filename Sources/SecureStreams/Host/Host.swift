@@ -1,0 +1,176 @@
+public import SecureStreamsCore
+
+/// How a ``Host`` is set up beyond its identity and driver.
+public struct HostConfiguration: Sendable {
+    /// The trust-on-first-use pin file for ``Host/connect(at:service:protocol:)``;
+    /// `nil`: no pinning (every key is accepted and nothing is remembered).
+    public var knownHostsPath: String?
+    /// Adjusts the endpoint's settings (timeouts, windows, keepalive …).
+    public var configureEndpoint: @Sendable (inout EndpointConfiguration) -> Void
+
+    public init(
+        knownHostsPath: String? = nil,
+        configureEndpoint: @escaping @Sendable (inout EndpointConfiguration) -> Void = { _ in }
+    ) {
+        self.knownHostsPath = knownHostsPath
+        self.configureEndpoint = configureEndpoint
+    }
+}
+
+/// A SecureStreams host: one identity on one UDP socket, run by a driver.
+///
+/// The host is the async face of the sans-IO `Endpoint`. Every call hops
+/// onto the driver's loop thread (`Driver.execute`), acts on the endpoint
+/// there, and suspends until the endpoint's events answer it. Nothing of the
+/// endpoint is shared between threads, so the API is free of data races
+/// under Swift 6 strict concurrency; `Host`, ``Connection`` and ``Stream``
+/// are `Sendable` and may be used from any task.
+///
+/// ```swift
+/// let host = try Host(identity: identity, driver: DispatchDriverFactory())
+/// let connection = try await host.connect(to: eid, at: address, service: "files", protocol: "v1")
+/// let stream = try await connection.openStream()
+/// try await stream.writeRecord(Array("hello".utf8))
+/// ```
+public final class Host: Sendable {
+    /// The host's name: the EID peers connect to.
+    public let endpointID: EndpointID
+    /// The bound address, with the port the kernel chose.
+    public let localAddress: PeerAddress
+    let runtime: Runtime
+    private let knownHosts: KnownHosts?
+
+    /// Binds a socket through `driver` and starts its loop.
+    /// - Parameter address: where to bind; the default is any IPv4 address
+    ///   and a port the kernel chooses. Bind `PeerAddress.any(.ipv6)` for a
+    ///   dual-stack socket.
+    /// - Throws: what the driver throws when the socket cannot be bound.
+    public init(
+        identity: HostIdentity, driver: some DriverFactory, bindingTo address: PeerAddress = .any(),
+        configuration: HostConfiguration = HostConfiguration()
+    ) throws {
+        var endpointConfiguration = EndpointConfiguration(identity: identity)
+        configuration.configureEndpoint(&endpointConfiguration)
+        // Time zero is before any clock reading of a driver, so the
+        // endpoint's time never goes backwards whatever the driver's origin.
+        let endpoint = Endpoint(configuration: endpointConfiguration, random: SystemRandom(), now: .zero)
+        let core = HostCore()
+        let loop = EndpointLoop(endpoint: endpoint)
+        loop.eventHandler = { loop, event, _ in core.handle(event, loop: loop) }
+        let running = try driver.start(loop, binding: address)
+        let runtime = Runtime(core: core, driver: running)
+        runtime.perform { _, core in core.runtime = runtime }
+        self.runtime = runtime
+        endpointID = identity.endpointID
+        localAddress = running.localAddress
+        knownHosts = configuration.knownHostsPath.map(KnownHosts.init(path:))
+    }
+
+    /// Connects to the host named `peer` at `address` with Noise IK (one
+    /// round trip), for `(service, protocol)`.
+    /// - Throws: ``HostError`` `.connectionFailed` (no answer after the
+    ///   handshake's retries, a refused service, a wrong key), or
+    ///   `CancellationError`.
+    public func connect(
+        to peer: EndpointID, at address: PeerAddress, service: String, protocol applicationProtocol: String
+    ) async throws -> Connection {
+        try await startConnection(peer: peer, at: address, service: service, protocol: applicationProtocol)
+    }
+
+    /// Connects by address alone with Noise XX, trusting on first use: the
+    /// key the host presents the first time is pinned in the known-hosts
+    /// file; a later different key is refused.
+    /// - Throws: ``HostError`` `.keyMismatch` naming both EIDs and the pin's
+    ///   line, `.connectionFailed`, `.knownHosts`, or `CancellationError`.
+    public func connect(at address: PeerAddress, service: String, protocol applicationProtocol: String) async throws
+        -> Connection
+    {
+        let pinned = try knownHosts?.lookup(address)
+        let connection = try await startConnection(peer: nil, at: address, service: service, protocol: applicationProtocol)
+        guard let knownHosts else { return connection }
+        if let pinned {
+            guard pinned.endpointID == connection.peer else {
+                await connection.close(code: .internalError, reason: "key mismatch")
+                throw HostError(.keyMismatch(address: address, pinned: pinned.endpointID, presented: connection.peer,
+                                             file: knownHosts.path, line: pinned.line))
+            }
+        } else {
+            do { try knownHosts.pin(address, to: connection.peer) } catch {
+                await connection.close(code: .internalError, reason: "cannot pin the key")
+                throw error
+            }
+        }
+        return connection
+    }
+
+    /// Accepts connections for `service` with any of `protocols`. Connections
+    /// for a (service, protocol) nobody listens to are refused with a coded
+    /// close. Ending the iteration (or dropping the listener) stops listening.
+    public func listen(service: String, protocols: [String]) async throws -> Listener {
+        guard !service.isEmpty, !protocols.isEmpty, !protocols.contains(where: \.isEmpty) else {
+            throw HostError(.usage(UsageError("listen needs a service and at least one protocol name")))
+        }
+        let (stream, continuation) = AsyncStream<Connection>.makeStream()
+        let runtime = self.runtime
+        continuation.onTermination = { _ in
+            runtime.perform { loop, core in
+                for name in protocols {
+                    core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] = nil
+                    loop.endpoint.stopListening(service: service, protocol: name)
+                }
+            }
+        }
+        let _: Void = try await runtime.call { loop, core, done in
+            for name in protocols {
+                core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] = continuation
+                loop.endpoint.listen(service: service, protocol: name)
+            }
+            done.resume()
+        }
+        return Listener(stream: stream)
+    }
+
+    /// The endpoint's statistics (datagrams, bytes, handshakes, drops by reason).
+    public func statistics() async throws -> EndpointStatistics {
+        try await runtime.call { loop, _, done in done.resume(returning: loop.endpoint.statistics) }
+    }
+
+    /// Closes every connection (peers learn it), fails every waiting call
+    /// with ``HostError`` `.shutDown`, ends every sequence, then stops the
+    /// driver. Idempotent.
+    public func shutdown() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let accepted = runtime.close { loop, core in
+                core.shutDown(loop: loop)
+                done.resume()
+            }
+            if !accepted { done.resume() }
+        }
+        // The closes went out when that last body returned: a driver
+        // flushes its transmits after every body.
+        runtime.driver.shutdown()
+    }
+
+    private func startConnection(
+        peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String
+    ) async throws -> Connection {
+        try await runtime.cancellableCall { loop, core, token, continuation in
+            do throws(UsageError) {
+                let handle = try loop.endpoint.connect(
+                    to: peer, at: address, service: service, protocol: applicationProtocol, now: loop.now)
+                core.pendingConnects[handle] = HostCore.PendingConnect(
+                    address: address, token: token, continuation: continuation)
+            } catch {
+                continuation.resume(throwing: HostError(.usage(error)))
+            }
+        }
+    }
+}
+
+/// The connections accepted for a ``Host/listen(service:protocols:)`` call.
+public struct Listener: AsyncSequence, Sendable {
+    public typealias Element = Connection
+    let stream: AsyncStream<Connection>
+
+    public func makeAsyncIterator() -> AsyncStream<Connection>.Iterator { stream.makeAsyncIterator() }
+}

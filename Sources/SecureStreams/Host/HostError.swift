@@ -1,0 +1,57 @@
+public import SecureStreamsCore
+
+/// Why a `Host`, `Connection` or `Stream` call failed, as a sentence a person
+/// can act on (``description``) and a ``Kind`` a program can switch on.
+public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Kind: Sendable, Equatable {
+        /// Trust on first use: the host at `address` was pinned to `pinned`
+        /// (in `file`, line `line`) and now presents `presented`.
+        case keyMismatch(address: PeerAddress, pinned: EndpointID, presented: EndpointID, file: String, line: Int)
+        /// The handshake with `address` did not complete.
+        case connectionFailed(address: PeerAddress, ConnectionError)
+        /// The connection ended while the call waited (or before it).
+        case connectionClosed(ConnectionError)
+        /// The peer reset its half of the stream with `code`.
+        case streamReset(StreamID, ErrorCode)
+        /// The peer asked us to stop sending on the stream, with `code`.
+        case streamStopped(StreamID, ErrorCode)
+        /// The known-hosts file could not be read or written, or is malformed.
+        case knownHosts(String)
+        /// An empty record: the wire cannot carry one.
+        case emptyRecord
+        /// The API was misused (the core's message).
+        case usage(UsageError)
+        /// The host was shut down.
+        case shutDown
+    }
+
+    public let kind: Kind
+
+    public init(_ kind: Kind) { self.kind = kind }
+
+    public var description: String {
+        switch kind {
+        case .keyMismatch(let address, let pinned, let presented, let file, let line):
+            return """
+                the host at \(address) presents the key \(presented), but \(file):\(line) pins it to \(pinned); \
+                if the host really changed its key, delete that line and connect again
+                """
+        case .connectionFailed(let address, let error):
+            switch error.kind {
+            case .handshakeTimeout: return "no answer from \(address): the handshake timed out after its retries"
+            case .serviceRefused(let service, let proto):
+                return "\(address) refused the service '\(service)' with protocol '\(proto)'"
+            case .authenticationFailed:
+                return "the handshake with \(address) failed authentication (is the EID right?)"
+            default: return "could not connect to \(address): \(error)"
+            }
+        case .connectionClosed(let error): return "the connection ended: \(error)"
+        case .streamReset(let id, let code): return "the peer reset \(id) (\(code))"
+        case .streamStopped(let id, let code): return "the peer stopped reading \(id) (\(code))"
+        case .knownHosts(let problem): return problem
+        case .emptyRecord: return "a record must hold at least one byte"
+        case .usage(let error): return error.message
+        case .shutDown: return "the host was shut down"
+        }
+    }
+}

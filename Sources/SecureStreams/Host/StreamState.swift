@@ -1,0 +1,175 @@
+import SecureStreamsCore
+
+/// The loop-side half of a ``Stream``: parked readers and writers, served
+/// in order as the endpoint reports the stream readable or writable.
+final class StreamState {
+    let object: Stream
+    var readers: [Reader] = []
+    var writers: [Writer] = []
+    var failure: HostError?
+    /// The code of the peer's RESET_STREAM, once it arrived.
+    var resetByPeer: ErrorCode?
+    let events: AsyncStream<StreamEvent>.Continuation
+
+    enum ReadKind {
+        case bytes(max: Int)
+        case record
+    }
+
+    struct Reader {
+        var kind: ReadKind
+        var token: WaitToken
+        var continuation: CheckedContinuation<[UInt8]?, any Error>
+    }
+
+    /// A queued write, a record's end, or the finish that follows the writes before it.
+    struct Writer {
+        enum Operation {
+            case bytes([UInt8], offset: Int, endOfRecord: Bool)
+            case finish
+        }
+        var operation: Operation
+        var continuation: CheckedContinuation<Void, any Error>
+    }
+
+    init(object: Stream) {
+        self.object = object
+        events = object.eventsContinuation
+    }
+
+    var id: StreamID { object.id }
+    var handle: ConnectionHandle { object.connection.handle }
+
+    // MARK: - Reading
+
+    func read(_ kind: ReadKind, token: WaitToken, continuation: CheckedContinuation<[UInt8]?, any Error>,
+              loop: EndpointLoop) {
+        if token.isCancelled {
+            continuation.resume(throwing: CancellationError())
+            return
+        }
+        readers.append(Reader(kind: kind, token: token, continuation: continuation))
+        serveReaders(loop: loop)
+    }
+
+    /// Hands data to parked readers in order, until one finds nothing ready.
+    /// A reader is resumed only with bytes already taken from the endpoint,
+    /// so a reader cancelled while parked has taken nothing: no data is lost.
+    func serveReaders(loop: EndpointLoop) {
+        while let reader = readers.first {
+            if let failure {
+                readers.removeFirst()
+                reader.continuation.resume(throwing: failure)
+                continue
+            }
+            let result: [UInt8]??
+            do {
+                result = try attempt(reader.kind, loop: loop)
+            } catch {
+                readers.removeFirst()
+                reader.continuation.resume(throwing: error)
+                continue
+            }
+            guard let ready = result else { return }  // nothing yet: stay parked
+            readers.removeFirst()
+            reader.continuation.resume(returning: ready)
+        }
+    }
+
+    /// `.some(bytes)`, `.some(nil)` at the end, or `nil` when nothing is ready.
+    private func attempt(_ kind: ReadKind, loop: EndpointLoop) throws(HostError) -> [UInt8]?? {
+        if let code = resetByPeer { throw HostError(.streamReset(id, code)) }
+        // Fully read (the core may already have retired a stream whose
+        // halves both ended): the end of the stream, whatever the kind.
+        if loop.endpoint.isFinished(id, on: handle) {
+            _ = try? loop.endpoint.read(from: id, on: handle, maxBytes: 0)
+            return .some(nil)
+        }
+        do {
+            switch kind {
+            case .bytes(let max):
+                guard let bytes = try loop.endpoint.read(from: id, on: handle, maxBytes: max) else { return .some(nil) }
+                return bytes.isEmpty ? nil : .some(bytes)
+            case .record:
+                if let record = try loop.endpoint.readRecord(from: id, on: handle) { return .some(record) }
+                guard loop.endpoint.isFinished(id, on: handle) else { return nil }
+                _ = try? loop.endpoint.read(from: id, on: handle, maxBytes: 0)  // lets the stream retire
+                return .some(nil)
+            }
+        } catch {
+            throw translate(error, loop: loop)
+        }
+    }
+
+    // MARK: - Writing
+
+    func write(_ operation: Writer.Operation, continuation: CheckedContinuation<Void, any Error>, loop: EndpointLoop) {
+        if let failure {
+            continuation.resume(throwing: failure)
+            return
+        }
+        writers.append(Writer(operation: operation, continuation: continuation))
+        if writers.count == 1 { serveWriters(loop: loop) }
+    }
+
+    /// Moves queued bytes into the endpoint in order; a writer is resumed
+    /// once all its bytes are accepted (the call "suspends while the peer's
+    /// window is full": the send buffer fills, then drains as acks arrive).
+    func serveWriters(loop: EndpointLoop) {
+        while var writer = writers.first {
+            do {
+                switch writer.operation {
+                case .bytes(let bytes, let offset, let endOfRecord):
+                    let accepted = try bytes.withUnsafeBytes { (raw) throws(UsageError) in
+                        try loop.endpoint.write(UnsafeRawBufferPointer(rebasing: raw[offset...]), to: id, on: handle,
+                                                endOfRecord: endOfRecord)
+                    }
+                    if offset + accepted < bytes.count {
+                        writer.operation = .bytes(bytes, offset: offset + accepted, endOfRecord: endOfRecord)
+                        writers[0] = writer
+                        return  // `streamWritable` brings us back
+                    }
+                case .finish:
+                    try loop.endpoint.finish(id, on: handle)
+                }
+            } catch {
+                writers.removeFirst()
+                writer.continuation.resume(throwing: translate(error, loop: loop))
+                continue
+            }
+            writers.removeFirst()
+            writer.continuation.resume()
+        }
+    }
+
+    func failWriters(_ error: HostError) {
+        let waiting = writers
+        writers = []
+        for writer in waiting { writer.continuation.resume(throwing: error) }
+    }
+
+    // MARK: - Ending
+
+    func cancel(_ token: WaitToken) -> Bool {
+        guard let index = readers.firstIndex(where: { $0.token === token }) else { return false }
+        readers.remove(at: index).continuation.resume(throwing: CancellationError())
+        return true
+    }
+
+    func end(_ error: HostError) {
+        failure = error
+        let waitingReaders = readers
+        readers = []
+        for reader in waitingReaders { reader.continuation.resume(throwing: error) }
+        failWriters(error)
+        events.finish()
+    }
+
+    /// A core usage error on a live connection names a stream condition;
+    /// on a closed one, the closing reason is what the caller needs.
+    private func translate(_ error: UsageError, loop: EndpointLoop) -> HostError {
+        if let failure { return failure }
+        if let code = resetByPeer { return HostError(.streamReset(id, code)) }
+        return HostError(.usage(error))
+    }
+}
