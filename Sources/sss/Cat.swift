@@ -54,7 +54,7 @@ struct Listen: AsyncParsableCommand {
         let listener = try await host.listen(service: service, protocols: [proto])
         try listen.announce(host)
         var iterator = listener.makeAsyncIterator()
-        guard let connection = try await iterator.next() else {
+        guard let connection = await iterator.next() else {
             await host.shutdown()
             throw ToolError("the listener ended before any connection arrived")
         }
@@ -68,7 +68,7 @@ struct Listen: AsyncParsableCommand {
                 group.addTask {
                     // The first stream the peer opens carries its input.
                     var streams = connection.incomingStreams.makeAsyncIterator()
-                    guard let stream = try await streams.next() else { return }
+                    guard let stream = await streams.next() else { return }
                     try await Cat.pumpToStandardOutput(from: stream, finishOurHalf: true)
                 }
                 try await group.waitForAll()
@@ -131,7 +131,7 @@ struct Connect: AsyncParsableCommand {
                 group.addTask { try await Cat.pumpToStandardOutput(from: stream, finishOurHalf: false) }
                 group.addTask {
                     var streams = connection.incomingStreams.makeAsyncIterator()
-                    guard let back = try await streams.next() else { return }
+                    guard let back = await streams.next() else { return }
                     try await Cat.pumpToStandardOutput(from: back, finishOurHalf: false)
                 }
                 try await group.waitForAll()

@@ -15,6 +15,8 @@ import Darwin
 enum DriverKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case dispatch
     case libuv
+    /// The reference poll(2) driver (one thread, sendto/recvfrom).
+    case poll
 }
 
 /// Log levels by their swift-log names.
@@ -30,7 +32,7 @@ struct CommonOptions: ParsableArguments {
         "The identity to use (default: the per-user key, created on first use).", valueName: "path"))
     var key: String?
 
-    @Option(name: .long, help: "The event-loop driver: dispatch or libuv.")
+    @Option(name: .long, help: "The event-loop driver: dispatch, libuv or poll.")
     var driver: DriverKind = .dispatch
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
@@ -285,5 +287,32 @@ extension Duration {
     var inSeconds: Double {
         let (s, attoseconds) = components
         return Double(s) + Double(attoseconds) / 1e18
+    }
+}
+
+// `Host` and `Stream` clash with Foundation's; sss names them through these.
+typealias SSHost = SecureStreams.Host
+typealias SSStream = SecureStreams.Stream
+typealias SSConnection = SecureStreams.Connection
+
+/// The factory for `kind`. The Dispatch and libuv drivers are still being
+/// written; until they are in this build both fall back to the poll(2) driver.
+func makeDriverFactory(_ kind: DriverKind) -> any DriverFactory {
+    switch kind {
+    case .poll:
+        return PollDriverFactory()
+    case .dispatch, .libuv:
+        DriverFallback.warnOnce(kind)
+        return PollDriverFactory()
+    }
+}
+
+enum DriverFallback {
+    nonisolated(unsafe) private static var warned = false
+
+    static func warnOnce(_ kind: DriverKind) {
+        guard !warned else { return }
+        warned = true
+        printError("note: the \(kind) driver is not in this build yet; using the poll(2) driver")
     }
 }
