@@ -197,7 +197,8 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
                 }
             }
         }
-        throw ToolError("no answer from \(address) after \(max(1, attempts)) attempt\(attempts == 1 ? "" : "s")")
+        let hint = endpointID == nil ? "" : " (is a host listening there, and does it hold that EID? A host with another key stays silent)"
+        throw ToolError("no answer from \(address) after \(max(1, attempts)) attempt\(attempts == 1 ? "" : "s")\(hint)")
     }
 }
 

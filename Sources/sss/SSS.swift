@@ -16,6 +16,8 @@ struct SSS: AsyncParsableCommand {
             Connect.self,
             Send.self,
             Receive.self,
+            Bench.self,
+            BenchPeer.self,
         ]
     )
 }
