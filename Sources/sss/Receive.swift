@@ -53,13 +53,13 @@ struct Receive: AsyncParsableCommand {
         try listen.announce(host, what: "receiving")
         let directory = dir, showStats = stats
         if once {
-            for try await connection in listener {
+            for await connection in listener {
                 await Self.serve(connection, into: directory, stats: showStats, logger: logger)
                 break
             }
         } else {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for try await connection in listener {
+            await withDiscardingTaskGroup { group in
+                for await connection in listener {
                     group.addTask { await Self.serve(connection, into: directory, stats: showStats, logger: logger) }
                 }
             }
@@ -71,12 +71,8 @@ struct Receive: AsyncParsableCommand {
     static func serve(_ connection: SSConnection, into directory: String, stats: Bool, logger: Logger) async {
         printError("connection from \(connection.peer)")
         let counts = await withTaskGroup(of: Bool?.self) { group in
-            do {
-                for try await stream in connection.incomingStreams {
-                    group.addTask { await handle(stream, into: directory, logger: logger) }
-                }
-            } catch {
-                logger.info("incoming streams ended: \(error)")
+            for await stream in connection.incomingStreams {
+                group.addTask { await handle(stream, into: directory, logger: logger) }
             }
             var received = 0, failed = 0
             for await result in group {

@@ -134,4 +134,39 @@ import Testing
         #expect(mismatch.stderr.contains("\(knownHosts):2 pins it to \(stale)"), "\(mismatch.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out/a.txt")))
     }
+
+    @Test func listenAndConnectCopyBothWays() throws {
+        let scratch = try Scratch()
+        try scratch.write("to-listener", (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        try scratch.write("to-connector", Array("from the listener\n".utf8))
+        let ready = scratch.path("listen-ready")
+        let listener = scratch.process(["listen", "--key", scratch.path("receiver.key"), "--port", "0",
+                                        "--bind", "127.0.0.1", "--ready-file", ready])
+        listener.standardInput = FileHandle(forReadingAtPath: scratch.path("in/to-connector"))
+        listener.standardOutput = FileHandle(forWritingAtPath: try touch(scratch.path("listener.out")))
+        listener.standardError = FileHandle.nullDevice
+        try listener.run()
+        defer { if listener.isRunning { listener.terminate() } }
+        while listener.isRunning && !FileManager.default.fileExists(atPath: ready) { usleep(20_000) }
+        let spec = try String(contentsOfFile: ready, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let connector = scratch.process(["connect", "--key", scratch.path("sender.key"), spec])
+        connector.standardInput = FileHandle(forReadingAtPath: scratch.path("in/to-listener"))
+        connector.standardOutput = FileHandle(forWritingAtPath: try touch(scratch.path("connector.out")))
+        connector.standardError = FileHandle.nullDevice
+        try connector.run()
+        connector.waitUntilExit()
+        listener.waitUntilExit()
+        #expect(connector.terminationStatus == 0)
+        #expect(listener.terminationStatus == 0)
+        let read = { (name: String) in try Data(contentsOf: URL(fileURLWithPath: scratch.path(name))) }
+        #expect(try read("listener.out") == read("in/to-listener"))
+        #expect(try read("connector.out") == read("in/to-connector"))
+    }
+
+    /// Creates an empty file; its path.
+    private func touch(_ path: String) throws -> String {
+        try Data().write(to: URL(fileURLWithPath: path))
+        return path
+    }
 }
