@@ -180,14 +180,19 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
     /// Connects, retrying a handshake that got no answer `attempts` times
     /// with doubling pauses; other failures (refusal, key mismatch) at once.
     func connect(_ host: SSHost, service: String, protocol proto: String, attempts: Int,
-                 logger: Logger) async throws -> SSConnection {
+                 knownHosts: String?, logger: Logger) async throws -> SSConnection {
         var pause: Duration = .milliseconds(250)
         for attempt in 1...max(1, attempts) {
             do {
                 if let endpointID {
                     return try await host.connect(to: endpointID, at: address, service: service, protocol: proto)
                 }
-                return try await host.connect(at: address, service: service, protocol: proto)
+                let pinned = knownHosts.flatMap { try? KnownHosts(path: $0).lookup(address) }
+                let connection = try await host.connect(at: address, service: service, protocol: proto)
+                if pinned == nil, let knownHosts {
+                    printError("trusting \(address) as \(connection.peer) on first use (pinned in \(knownHosts))")
+                }
+                return connection
             } catch let error as HostError {
                 guard error.isNoAnswer else { throw error }
                 logger.info("attempt \(attempt) of \(attempts) to reach \(address): \(error)")

@@ -62,7 +62,8 @@ struct Send: AsyncParsableCommand {
         let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
         let connection: SSConnection
         do {
-            connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts, logger: logger)
+            connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
+                                              knownHosts: common.knownHostsPath, logger: logger)
         } catch {
             await host.shutdown()
             throw error
