@@ -1,0 +1,209 @@
+// The send side: transmits polled straight into one preallocated area, then
+// sent with sendmmsg, runs of equal-size datagrams to one peer as UDP GSO.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SecureStreams
+
+/// Polls the endpoint into consecutive bytes of a send area and sends them
+/// in batches.
+///
+/// Consecutive datagrams are adjacent in the area, so a run to the same
+/// destination with the same size (the last may be shorter) is already one
+/// GSO buffer: it goes out as one message with a UDP_SEGMENT cmsg, at most
+/// ``maxSegments`` datagrams and ``maxGSOBytes`` bytes. Up to `batchSize`
+/// messages share one sendmmsg call. When the socket would block, the unsent
+/// datagrams stay (bounded by the area) and polling pauses until
+/// ``flush(on:statistics:)`` empties them.
+struct SendBatcher: ~Copyable {
+    /// What a flush achieved.
+    enum Outcome { case sent, wouldBlock }
+
+    /// Linux's UDP_MAX_SEGMENTS.
+    static let maxSegments = 64
+    /// Under the 65,507-byte IPv4 (65,527 IPv6) UDP payload limit, with room to spare.
+    static let maxGSOBytes = 64_000
+
+    private struct Entry {
+        var destination: PeerAddress
+        var offset: Int
+        var count: Int
+    }
+
+    private let batchSize: Int
+    private let area: UnsafeMutableRawBufferPointer
+    private var cursor = 0
+    private var entries: [Entry] = []
+    private let entryCapacity: Int
+    /// The first entry not yet sent.
+    private var next = 0
+    private let messages: MessageVector
+    /// The entries each message of the current round carries.
+    private var groups: [(first: Int, count: Int)] = []
+    private let vectors: UnsafeMutablePointer<iovec>
+    private let names: UnsafeMutablePointer<sockaddr_storage>
+    private let controls: UnsafeMutableRawPointer
+    private static let controlBytes = 32
+    /// The last destination converted to a sockaddr (the conversion allocates).
+    private var cachedDestination: PeerAddress?
+    private var cachedName: (storage: sockaddr_storage, length: socklen_t)?
+    /// Whether GSO may be used; cleared for good when the kernel refuses it.
+    private(set) var usesGSO: Bool
+
+    /// True when unsent datagrams wait for the socket to become writable.
+    var hasPending: Bool { next < entries.count }
+
+    init(batchSize: Int, usesGSO: Bool) {
+        self.batchSize = batchSize
+        self.usesGSO = usesGSO
+        area = .allocate(byteCount: batchSize * 65_536, alignment: 16)
+        entryCapacity = batchSize * Self.maxSegments
+        entries.reserveCapacity(entryCapacity)
+        groups.reserveCapacity(batchSize)
+        messages = MessageVector(capacity: batchSize)
+        vectors = .allocate(capacity: batchSize)
+        names = .allocate(capacity: batchSize)
+        names.initialize(repeating: sockaddr_storage(), count: batchSize)
+        controls = .allocate(byteCount: batchSize * Self.controlBytes, alignment: 16)
+    }
+
+    deinit {
+        area.deallocate()
+        vectors.deallocate()
+        names.deallocate()
+        controls.deallocate()
+    }
+
+    /// Polls `endpoint` into the free part of the area until it has nothing
+    /// more or the area is full. Returns whether the endpoint ran dry.
+    /// - Precondition: nothing is pending.
+    mutating func fill(from endpoint: inout Endpoint, now: Timestamp) -> Bool {
+        precondition(!hasPending, "fill while datagrams wait to be sent")
+        entries.removeAll(keepingCapacity: true)
+        cursor = 0
+        next = 0
+        let slot = max(endpoint.configuration.maxDatagramSize, 4_096)
+        while entries.count < entryCapacity - Self.maxSegments, area.count - cursor >= slot {
+            let end = cursor + min(area.count - cursor, 65_536)
+            guard let transmit = endpoint.pollTransmit(now: now, into: UnsafeMutableRawBufferPointer(rebasing: area[cursor..<end]))
+            else { return true }
+            guard transmit.count > 0 else { continue }
+            // A core GSO buffer is kept as its segments; grouping at send time joins them again.
+            let segment = min(max(transmit.segmentSize ?? transmit.count, 1), transmit.count)
+            var start = 0
+            while start < transmit.count {
+                let length = min(segment, transmit.count - start)
+                entries.append(Entry(destination: transmit.destination, offset: cursor + start, count: length))
+                start += length
+            }
+            cursor += transmit.count
+        }
+        return false
+    }
+
+    /// Sends the pending datagrams. On would-block the rest stay pending.
+    mutating func flush(on socket: UDPSocket, statistics: inout DispatchDriverStatistics) -> Outcome {
+        var retries = 0
+        while next < entries.count {
+            let built = build(socket: socket, statistics: &statistics)
+            guard built > 0 else { continue }  // every datagram of this round was unsendable
+            let sent = messages.send(on: socket.fd, count: built)
+            if sent > 0 {
+                statistics.sendBatches += 1
+                for group in groups[0..<sent] {
+                    statistics.datagramsSent += UInt64(group.count)
+                    if group.count > 1 { statistics.gsoSends += 1 }
+                }
+                next = groups[sent - 1].first + groups[sent - 1].count
+                retries = 0
+                continue
+            }
+            let error = errno
+            switch error {
+            case EAGAIN, EWOULDBLOCK, ENOBUFS:
+                statistics.wouldBlock += 1
+                return .wouldBlock
+            case EINTR:
+                continue
+            case EIO, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EMSGSIZE:
+                if groups[0].count > 1 {
+                    usesGSO = false  // the kernel or the device refuses GSO: batch without it from now on
+                    statistics.isGSOActive = false
+                } else {
+                    drop(statistics: &statistics)
+                }
+            case ECONNREFUSED where retries < 2:
+                // An ICMP report from an earlier datagram, not about this one.
+                statistics.sendErrors += 1
+                retries += 1
+            default:
+                drop(statistics: &statistics)
+                retries = 0
+            }
+        }
+        return .sent
+    }
+
+    /// Counts a hard error and gives up the first message of the round.
+    private mutating func drop(statistics: inout DispatchDriverStatistics) {
+        statistics.sendErrors += 1
+        statistics.datagramsDropped += UInt64(groups[0].count)
+        next = groups[0].first + groups[0].count
+    }
+
+    /// Fills the message vector from `next`: returns the message count.
+    /// Datagrams this socket cannot address are dropped and counted.
+    private mutating func build(socket: UDPSocket, statistics: inout DispatchDriverStatistics) -> Int {
+        groups.removeAll(keepingCapacity: true)
+        var index = next
+        while groups.count < batchSize, index < entries.count {
+            let first = entries[index]
+            guard let name = name(for: first.destination, socket: socket) else {
+                statistics.sendErrors += 1
+                statistics.datagramsDropped += 1
+                index += 1
+                if groups.isEmpty { next = index }
+                continue
+            }
+            var total = first.count
+            var end = index + 1
+            if usesGSO {
+                while end < entries.count, end - index < Self.maxSegments,
+                      entries[end].destination == first.destination, entries[end].count <= first.count,
+                      total + entries[end].count <= Self.maxGSOBytes {
+                    total += entries[end].count
+                    end += 1
+                    if entries[end - 1].count < first.count { break }  // a shorter datagram ends the run
+                }
+            }
+            let slot = groups.count
+            names[slot] = name.storage
+            vectors[slot] = iovec(iov_base: area.baseAddress! + first.offset, iov_len: total)
+            var header = msghdr()
+            header.msg_name = UnsafeMutableRawPointer(names + slot)
+            header.msg_namelen = name.length
+            header.msg_iov = vectors + slot
+            header.msg_iovlen = 1
+            if end - index > 1 {
+                let control = controls + slot * Self.controlBytes
+                header.msg_control = control
+                header.msg_controllen = .init(ControlMessage.write(
+                    level: UDPSocket.solUDP, type: UDPSocket.udpSegment, value: UInt16(first.count), into: control))
+            }
+            messages.set(slot, header)
+            groups.append((index, end - index))
+            index = end
+        }
+        return groups.count
+    }
+
+    private mutating func name(for destination: PeerAddress, socket: UDPSocket) -> (storage: sockaddr_storage, length: socklen_t)? {
+        if let cachedName, cachedDestination == destination { return cachedName }
+        guard let name = socket.socketAddress(for: destination) else { return nil }
+        cachedDestination = destination
+        cachedName = name
+        return name
+    }
+}

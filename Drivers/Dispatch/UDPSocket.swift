@@ -1,0 +1,110 @@
+// The non-blocking UDP socket of a DispatchDriver: creation, options, bind,
+// and the GSO/GRO probes. Batching lives in ReceiveBatch and SendBatcher.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SecureStreams
+
+/// One bound, non-blocking UDP socket (IPv4, or dual-stack IPv6).
+///
+/// Created by ``DispatchDriverFactory``; closed exactly once by the driver's
+/// cancel handler. Not thread-safe: only the loop touches it after start.
+struct UDPSocket {
+    let fd: Int32
+    /// `AF_INET` or `AF_INET6`: IPv4 destinations of an IPv6 socket are sent mapped.
+    let family: PeerAddress.Family
+    /// The bound address with the kernel-chosen port.
+    let localAddress: PeerAddress
+    /// What the kernel granted for SO_RCVBUF / SO_SNDBUF (Linux reports twice the usable payload).
+    let receiveBufferBytes: Int
+    let sendBufferBytes: Int
+    /// Whether UDP_SEGMENT is available (probed once with getsockopt).
+    let supportsGSO: Bool
+    /// Whether UDP_GRO was switched on.
+    let hasGRO: Bool
+
+    /// Creates, configures and binds the socket.
+    /// - Throws: ``DispatchDriverError`` naming the call that failed.
+    init(binding address: PeerAddress, bufferBytes: Int, enableGSO: Bool, enableGRO: Bool) throws(DispatchDriverError) {
+        family = address.family
+        let domain = family == .ipv4 ? AF_INET : AF_INET6
+        #if os(Linux)
+        let type = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
+        #else
+        let type = SOCK_DGRAM
+        #endif
+        let fd = socket(domain, type, 0)
+        guard fd >= 0 else { throw DispatchDriverError("socket", errno: errno) }
+        do throws(DispatchDriverError) {
+            let flags = fcntl(fd, F_GETFL)
+            guard flags >= 0, fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0 else {
+                throw DispatchDriverError("fcntl(O_NONBLOCK)", errno: errno)
+            }
+            if family == .ipv6 {
+                // Dual-stack where the system allows it: IPv4 peers arrive as ::ffff:a.b.c.d.
+                _ = Self.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0)
+            }
+            let requested = Int32(clamping: bufferBytes)
+            _ = Self.setOption(fd, SOL_SOCKET, SO_RCVBUF, requested)
+            _ = Self.setOption(fd, SOL_SOCKET, SO_SNDBUF, requested)
+            receiveBufferBytes = Int(Self.option(fd, SOL_SOCKET, SO_RCVBUF) ?? 0)
+            sendBufferBytes = Int(Self.option(fd, SOL_SOCKET, SO_SNDBUF) ?? 0)
+            let bound = address.withSocketAddress { bind(fd, $0, $1) }
+            guard bound == 0 else { throw DispatchDriverError("bind \(address)", errno: errno) }
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let named = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard named == 0 else { throw DispatchDriverError("getsockname", errno: errno) }
+            guard let local = withUnsafePointer(to: &storage, {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { PeerAddress(socketAddress: $0) }
+            }) else { throw DispatchDriverError("getsockname", errno: EAFNOSUPPORT) }
+            localAddress = local
+            supportsGSO = enableGSO && Self.option(fd, Self.solUDP, Self.udpSegment) != nil
+            hasGRO = enableGRO && Self.setOption(fd, Self.solUDP, Self.udpGRO, 1)
+        } catch {
+            _ = close(fd)
+            throw error
+        }
+        self.fd = fd
+    }
+
+    /// Closes the descriptor. Called once, after every source on it is cancelled.
+    func closeDescriptor() { _ = close(fd) }
+
+    /// The `sockaddr` to send to `destination` from this socket, or `nil`
+    /// when this socket cannot reach that family (an IPv6 peer from IPv4).
+    func socketAddress(for destination: PeerAddress) -> (storage: sockaddr_storage, length: socklen_t)? {
+        switch (family, destination.family) {
+        case (.ipv4, .ipv4), (.ipv6, .ipv6): return destination.socketAddress
+        case (.ipv6, .ipv4): return destination.mappedToIPv6.socketAddress
+        case (.ipv4, .ipv6): return nil
+        }
+    }
+
+    // MARK: - Constants (linux/udp.h is not imported)
+
+    /// `SOL_UDP` (= IPPROTO_UDP).
+    static let solUDP: Int32 = 17
+    /// `UDP_SEGMENT`: the GSO segment size, as a socket option or a 16-bit cmsg.
+    static let udpSegment: Int32 = 103
+    /// `UDP_GRO`: receive coalesced datagrams with their segment size in a cmsg.
+    static let udpGRO: Int32 = 104
+
+    // MARK: - Options
+
+    @discardableResult
+    private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) -> Bool {
+        var value = value
+        return setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
+    }
+
+    private static func option(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+    }
+}
