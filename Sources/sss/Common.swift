@@ -4,6 +4,8 @@ import ArgumentParser
 import Foundation
 import Logging
 import SecureStreams
+import SecureStreamsDispatch
+import SecureStreamsLibUV
 
 #if canImport(Glibc)
 import Glibc
@@ -301,24 +303,11 @@ typealias SSHost = SecureStreams.Host
 typealias SSStream = SecureStreams.Stream
 typealias SSConnection = SecureStreams.Connection
 
-/// The factory for `kind`. The Dispatch and libuv drivers are still being
-/// written; until they are in this build both fall back to the poll(2) driver.
+/// The factory for `kind`.
 func makeDriverFactory(_ kind: DriverKind) -> any DriverFactory {
     switch kind {
-    case .poll:
-        return PollDriverFactory()
-    case .dispatch, .libuv:
-        DriverFallback.warnOnce(kind)
-        return PollDriverFactory()
-    }
-}
-
-enum DriverFallback {
-    nonisolated(unsafe) private static var warned = false
-
-    static func warnOnce(_ kind: DriverKind) {
-        guard !warned else { return }
-        warned = true
-        printError("note: the \(kind) driver is not in this build yet; using the poll(2) driver")
+    case .dispatch: DispatchDriverFactory()
+    case .libuv: LibUVDriverFactory()
+    case .poll: PollDriverFactory()
     }
 }

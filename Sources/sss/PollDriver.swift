@@ -1,5 +1,5 @@
-// The poll(2) driver of Tests/DriverTests (docs/DRIVERS.md), carried here so
-// that sss runs before the Dispatch and libuv drivers land: one thread, one socket,
+// The poll(2) driver of Tests/DriverTests (docs/DRIVERS.md), carried here as
+// `--driver poll` (the smallest driver, a baseline): one thread, one socket,
 // one wake pipe, the poll timeout as the timer.
 import Foundation
 import Glibc
