@@ -35,17 +35,21 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "64-byte records for the record rate.")
     var records = 50_000
 
+    @Option(help: "Datagrams per sendmmsg/recvmmsg call for raw UDP (default: 32 for dispatch, its batch size; 1 otherwise).")
+    var batch: Int?
+
     @Flag(help: "Print one JSON object.")
     var json = false
 
     func run() async throws {
         let say: (String) -> Void = { line in if !json { printError(line) } }
         say("raw UDP …")
-        let raw = try BenchPeer.spawn(role: .raw, driver: driver)
+        let batch = max(1, self.batch ?? (driver == .dispatch ? 32 : 1))
+        let raw = try BenchPeer.spawn(role: .raw, driver: driver, batch: batch)
         defer { raw.process.terminate() }
         let port = UInt16(raw.line) ?? 0
-        let bulk = try RawUDP.bulk(port: port, total: bytes, size: RawUDP.packetSize)
-        let small = try RawUDP.bulk(port: port, total: UInt64(records) * 64, size: 64)
+        let bulk = try RawUDP.bulk(port: port, total: bytes, size: RawUDP.packetSize, batch: batch)
+        let small = try RawUDP.bulk(port: port, total: UInt64(records) * 64, size: 64, batch: batch)
         let rawRTT = percentiles(try RawUDP.pingPong(port: port, seconds: seconds))
         say("ChaCha20-Poly1305 …")
         let chacha = try AEADCost.sealAndOpen(.chaChaPoly)
@@ -54,13 +58,13 @@ struct Bench: AsyncParsableCommand {
         let ceilingAES = aes.map { Double(RawUDP.packetSize) / (bulk.secondsPerPacket + $0) }
 
         say("SecureStreams (\(driver) driver) …")
-        let secure = try BenchPeer.spawn(role: .secure, driver: driver)
+        let secure = try BenchPeer.spawn(role: .secure, driver: driver, batch: batch)
         defer { secure.process.terminate() }
         let peer = try PeerSpec(parsing: secure.line)
         let result = try await Self.measureSecure(peer, driver: driver, bytes: bytes, seconds: seconds, records: records)
 
         let report: [String: Any] = [
-            "driver": driver.rawValue,
+            "driver": driver.rawValue, "rawBatch": batch,
             "raw": ["bulkBytesPerSecond": bulk.bytesPerSecond, "bulkLoss": 1 - Double(bulk.packetsReceived) / Double(bulk.packetsSent),
                     "packets64PerSecond": small.packetsPerSecond, "rttMedianSeconds": rawRTT.median, "rttP99Seconds": rawRTT.p99],
             "aead": ["chachaPolySealOpenSeconds": chacha, "aesGCMSealOpenSeconds": aes.map { $0 as Any } ?? NSNull()],
@@ -78,7 +82,7 @@ struct Bench: AsyncParsableCommand {
         let mb = { (v: Double) in String(format: "%.1f MB/s", v / 1e6) }
         let ms = { (v: Double) in String(format: "%.3f ms", v * 1000) }
         let x = { (v: Double) in String(format: "%.2f×", v) }
-        print("raw UDP, 1350-byte packets      \(mb(bulk.bytesPerSecond)) (\(String(format: "%.1f", 100 * (1 - Double(bulk.packetsReceived) / Double(bulk.packetsSent)))) % dropped by the kernel)")
+        print("raw UDP, 1350-byte packets      \(mb(bulk.bytesPerSecond)) in batches of \(batch) (\(String(format: "%.1f", 100 * (1 - Double(bulk.packetsReceived) / Double(bulk.packetsSent)))) % dropped by the kernel)")
         print("raw UDP, 64-byte packets        \(String(format: "%.0f", small.packetsPerSecond)) packets/s")
         print("raw UDP ping-pong               median \(ms(rawRTT.median)), p99 \(ms(rawRTT.p99))")
         print("ChaCha20-Poly1305 seal+open     \(String(format: "%.2f µs", chacha * 1e6)) per 1350-byte packet"
@@ -160,13 +164,14 @@ struct BenchPeer: AsyncParsableCommand {
 
     @Option var role: Role
     @Option var driver: DriverKind = .dispatch
+    @Option var batch = 1
 
     func run() async throws {
         switch role {
         case .raw:
             let (fd, port) = try RawUDP.socket()
             try writeAll(Array("\(port)\n".utf8), to: 1)
-            RawUDP.serve(fd)
+            RawUDP.serve(fd, batch: batch)
         case .secure:
             var random = SystemRandom()
             let host = try SSHost(identity: HostIdentity(using: &random), driver: makeDriverFactory(driver),
@@ -199,10 +204,10 @@ struct BenchPeer: AsyncParsableCommand {
     }
 
     /// Starts this binary as `bench-peer` and reads its first line.
-    static func spawn(role: Role, driver: DriverKind) throws -> (process: Process, line: String) {
+    static func spawn(role: Role, driver: DriverKind, batch: Int) throws -> (process: Process, line: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe")
-        process.arguments = ["bench-peer", "--role", role.rawValue, "--driver", driver.rawValue]
+        process.arguments = ["bench-peer", "--role", role.rawValue, "--driver", driver.rawValue, "--batch", String(batch)]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
