@@ -14,8 +14,8 @@ struct Bench: AsyncParsableCommand {
         abstract: "Measure SecureStreams against raw UDP between two processes on loopback.",
         discussion: """
             Spawns this binary as a second process. Raw UDP: bulk goodput of 1,350-byte packets, \
-            the 64-byte packet rate and ping-pong round trips (one datagram per sendto/recvfrom, \
-            as the poll(2) driver sends). SecureStreams (Noise IK, one connection): bulk goodput on \
+            the 64-byte packet rate and ping-pong round trips, --batch datagrams per \
+            sendmmsg/recvmmsg call (no GSO/GRO, which the Dispatch driver may use). SecureStreams (Noise IK, one connection): bulk goodput on \
             one stream, the echo round trip of 64-byte records and the 64-byte record rate, each \
             with its ratio to the raw figure; and the ceiling of raw UDP plus ChaCha20-Poly1305 \
             (raw time per packet + seal and open of 1,350 bytes, measured here). Build with \
