@@ -66,17 +66,20 @@ struct Listen: AsyncParsableCommand {
                     try await Cat.pumpStandardInput(into: back)
                 }
                 group.addTask {
-                    // The first stream the peer opens carries its input.
-                    var streams = connection.incomingStreams.makeAsyncIterator()
-                    guard let stream = await streams.next() else { return }
-                    try await Cat.pumpToStandardOutput(from: stream, finishOurHalf: true)
+                    // Every stream the peer opens goes to stdout, until the connection ends.
+                    await withDiscardingTaskGroup { streams in
+                        for await stream in connection.incomingStreams {
+                            streams.addTask { try? await Cat.pumpToStandardOutput(from: stream, finishOurHalf: true) }
+                        }
+                    }
                 }
                 try await group.waitForAll()
             }
         } catch {
             logger.info("\(error)")
         }
-        // The connecting side closes once it has read everything we sent.
+        // (The incoming streams end when the connection does: the connecting
+        // side closes it once it has read everything we sent.)
         let reason = await connection.waitUntilClosed()
         logger.info("connection ended: \(reason)")
         await host.shutdown()
