@@ -1,6 +1,6 @@
 # SecureStreams — build, test, demo and benchmarks.
 #
-#   make demo    two identities, an IK handshake and one message each way
+#   make demo    two hosts on loopback: files with a progress bar, echoed records, statistics (scripts/demo.sh)
 #   make test    the whole test suite (installs libsodium/libuv when missing)
 #   make bench   benchmarks (crypto, handshakes, the core), as ratios against ceilings measured in the same run
 #   make sim     every scenario in Simulations/Scenarios over seeds 1..20 (SIM_SEEDS), in the simulator
@@ -42,7 +42,7 @@ build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
 demo: deps
-	$(SWIFT) run $(SWIFT_FLAGS) sss demo
+	SWIFT="$(SWIFT)" SWIFT_FLAGS="$(SWIFT_FLAGS)" ./scripts/demo.sh
 
 test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)

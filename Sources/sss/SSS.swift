@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// `sss`: the SecureStreams command-line tool.
 @main
-struct SSS: ParsableCommand {
+struct SSS: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sss",
         abstract: "Structured secure streams over UDP.",
@@ -12,6 +12,12 @@ struct SSS: ParsableCommand {
             Vectors.self,
             Demo.self,
             Sim.self,
+            Listen.self,
+            Connect.self,
+            Send.self,
+            Receive.self,
+            Bench.self,
+            BenchPeer.self,
         ]
     )
 }

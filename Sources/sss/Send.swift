@@ -1,0 +1,190 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SecureStreams
+
+/// `sss send FILE... PEER`: sends files, one stream each, several at once.
+struct Send: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send files to a peer running `sss receive`.",
+        discussion: """
+            PEER is EID@HOST:PORT (Noise IK: the peer must hold that key) or HOST:PORT (Noise XX: \
+            the peer's key is pinned in the known-hosts file on first use and must match later). \
+            Each file goes on its own stream, up to --parallel at once: a header with its name and \
+            size, the bytes, then its BLAKE2b-256; the receiver answers whether the file arrived \
+            whole. Exits 0 only when every file was confirmed.
+            """
+    )
+
+    @OptionGroup var common: CommonOptions
+
+    @Argument(help: ArgumentHelp("The files, then the peer.", valueName: "FILE... PEER"))
+    var arguments: [String]
+
+    @Option(help: "The service to ask for.")
+    var service = Transfer.service
+
+    @Option(name: .customLong("protocol"), help: "The protocol to ask for.")
+    var proto = Transfer.fileProtocol
+
+    @Option(help: "Files sent at the same time.")
+    var parallel = 8
+
+    @Option(help: "Handshake attempts before giving up on a peer that does not answer.")
+    var attempts = 3
+
+    @Option(name: .customLong("connect-timeout"), help: "Seconds one handshake attempt waits for an answer.")
+    var connectTimeout: Double = 2
+
+    @Option(help: "After the files, send this many small records to be echoed and report their round-trip times.")
+    var records = 0
+
+    @Flag(help: "Print the connection's statistics (RTT, packets, losses, congestion window) at the end.")
+    var stats = false
+
+    @Flag(name: .customLong("no-progress"), help: "Print no progress.")
+    var noProgress = false
+
+    func validate() throws {
+        guard arguments.count >= 2 else { throw ValidationError("expected at least one FILE and a PEER") }
+        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
+        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
+        guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
+    }
+
+    func run() async throws {
+        let logger = common.bootstrapLogging()
+        let peer = try PeerSpec(parsing: arguments.last!)
+        // Every file is checked before anything goes on the wire.
+        let files = try arguments.dropLast().map { try SourceFile(path: $0) }
+        let total = files.reduce(0) { $0 + $1.size }
+
+        let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
+        let connection: SSConnection
+        do {
+            connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
+                                              knownHosts: common.knownHostsPath, logger: logger)
+        } catch {
+            await host.shutdown()
+            throw error
+        }
+        logger.info("connected to \(connection.peer) at \(peer.address)")
+
+        let progress = Progress(total: total, label: "sending \(files.count) file\(files.count == 1 ? "" : "s")",
+                                enabled: !noProgress)
+        let failures = await Self.sendAll(files, on: connection, parallel: parallel, progress: progress)
+        progress.finish()
+        for (name, problem) in failures { printError("\(name): \(problem)") }
+
+        var echoFailure: (any Error)?
+        if records > 0 {
+            do {
+                try await Self.echo(records, on: connection)
+            } catch {
+                echoFailure = error
+            }
+        }
+        if stats, let statistics = await connection.statistics() {
+            printError(Self.describe(statistics))
+        }
+        await connection.close()
+        await host.shutdown()
+
+        if let echoFailure { throw ToolError("the record exchange failed: \(echoFailure)") }
+        guard failures.isEmpty else {
+            throw ToolError("\(failures.count) of \(files.count) file\(files.count == 1 ? " was" : "s were") not confirmed")
+        }
+        printError("sent \(files.count) file\(files.count == 1 ? "" : "s") (\(Progress.bytes(Double(total)))), every one confirmed")
+    }
+
+    /// Sends every file, `parallel` at a time; returns the failures by name.
+    static func sendAll(_ files: [SourceFile], on connection: SSConnection, parallel: Int,
+                        progress: Progress) async -> [(String, String)] {
+        await withTaskGroup(of: (String, String?).self) { group in
+            var failures: [(String, String)] = []
+            var next = 0
+            func collect(_ result: (String, String?)?) {
+                if let (name, problem) = result, let problem { failures.append((name, problem)) }
+            }
+            for file in files {
+                if next >= parallel { collect(await group.next()) }
+                next += 1
+                group.addTask {
+                    do {
+                        try await sendFile(file, on: connection, progress: progress)
+                        return (file.name, nil)
+                    } catch {
+                        return (file.name, "\(error)")
+                    }
+                }
+            }
+            while let result = await group.next() { collect(result) }
+            return failures
+        }
+    }
+
+    /// One file on one stream: header, bytes, hash; then the receiver's verdict.
+    static func sendFile(_ file: SourceFile, on connection: SSConnection, progress: Progress) async throws {
+        let reader = try ChunkReader(path: file.path)
+        let stream = try await connection.openStream()
+        try await stream.writeRecord(Transfer.encode(Transfer.Header(kind: "file", name: file.name, size: file.size)))
+        let hash = StreamingHash()
+        var sent: UInt64 = 0
+        while true {
+            let chunk = try reader.read(Transfer.chunkSize)
+            if chunk.isEmpty { break }
+            hash.update(chunk)
+            try await stream.write(chunk)
+            sent += UInt64(chunk.count)
+            progress.add(chunk.count)
+            guard sent <= file.size else { break }
+        }
+        guard sent == file.size else {
+            await stream.reset(code: ErrorCode(0x100))
+            throw ToolError("the file changed while it was sent (\(file.size) bytes before, \(sent) read)")
+        }
+        try await stream.writeRecord(Transfer.encode(Transfer.End(blake2b256: Transfer.hex(hash.finalize()))))
+        try await stream.finish()
+        guard let answer = try await stream.readRecord() else {
+            throw ToolError("the receiver closed the stream without confirming the file")
+        }
+        let status = try Transfer.decode(Transfer.Status.self, answer, what: "status")
+        guard status.ok else { throw ToolError("the receiver refused it: \(status.error ?? "no reason given")") }
+    }
+
+    /// `count` records of 64 bytes, each echoed before the next is sent.
+    static func echo(_ count: Int, on connection: SSConnection) async throws {
+        let stream = try await connection.openStream()
+        try await stream.writeRecord(Transfer.encode(Transfer.Header(kind: "echo")))
+        var rtts: [Duration] = []
+        rtts.reserveCapacity(count)
+        let clock = ContinuousClock()
+        for index in 0..<count {
+            var record = [UInt8](repeating: UInt8(truncatingIfNeeded: index), count: 64)
+            record[0] = UInt8(truncatingIfNeeded: index >> 8)
+            let start = clock.now
+            try await stream.writeRecord(record)
+            guard let back = try await stream.readRecord() else { throw ToolError("the echo stream ended early") }
+            rtts.append(clock.now - start)
+            guard back == record else { throw ToolError("record \(index) came back changed") }
+        }
+        try await stream.finish()
+        _ = try await stream.readRecord()
+        rtts.sort()
+        let median = rtts[rtts.count / 2], p99 = rtts[min(rtts.count - 1, rtts.count * 99 / 100)]
+        printError(String(format: "echoed %d records of 64 bytes: round trip median %.3f ms, p99 %.3f ms",
+                          count, median.inSeconds * 1000, p99.inSeconds * 1000))
+    }
+
+    /// The statistics as a few lines for people.
+    static func describe(_ s: ConnectionStatistics) -> String {
+        let ms = { (d: Duration) in String(format: "%.3f ms", d.inSeconds * 1000) }
+        return """
+            connection statistics:
+              rtt        smoothed \(ms(s.smoothedRTT)), min \(ms(s.minimumRTT)), latest \(ms(s.latestRTT)), variation \(ms(s.rttVariation))
+              packets    sent \(s.packetsSent), received \(s.packetsReceived), lost \(s.packetsLost)
+              bytes      sent \(s.bytesSent), received \(s.bytesReceived), retransmitted \(s.bytesRetransmitted)
+              cwnd       \(s.congestionWindow) bytes (\(s.bytesInFlight) in flight); key updates \(s.keyUpdates); drops \(s.drops.total)
+            """
+    }
+}
