@@ -63,6 +63,12 @@ let package = Package(
             swiftSettings: strictness
         ),
         .target(
+            name: "SecureStreamsPollExample",
+            dependencies: ["SecureStreams"],
+            path: "Examples/PollDriver",
+            swiftSettings: strictness
+        ),
+        .target(
             name: "SecureStreamsSimulator",
             dependencies: ["SecureStreamsCore"],
             path: "Simulations/Simulator",
@@ -76,6 +82,7 @@ let package = Package(
                 "SecureStreamsSimulator",
                 "SecureStreamsDispatch",
                 "SecureStreamsLibUV",
+                "SecureStreamsPollExample",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "DriverTests",
-            dependencies: ["SecureStreams", "SecureStreamsDispatch", "SecureStreamsLibUV"],
+            dependencies: ["SecureStreams", "SecureStreamsDispatch", "SecureStreamsLibUV", "SecureStreamsPollExample"],
             swiftSettings: strictness
         ),
         .testTarget(

@@ -6,6 +6,7 @@ import Logging
 import SecureStreams
 import SecureStreamsDispatch
 import SecureStreamsLibUV
+import SecureStreamsPollExample
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,5 @@
 @testable import SecureStreams
+import SecureStreamsPollExample
 import Testing
 
 @Suite struct DiagTests {

@@ -1,5 +1,6 @@
 import Foundation
 import SecureStreams
+import SecureStreamsPollExample
 import Testing
 
 /// The async API over the poll(2) driver: the Host, Connection and Stream

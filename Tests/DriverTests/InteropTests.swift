@@ -1,4 +1,5 @@
 import SecureStreams
+import SecureStreamsPollExample
 import SecureStreamsDispatch
 import SecureStreamsLibUV
 import Testing

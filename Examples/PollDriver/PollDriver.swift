@@ -1,19 +1,24 @@
-// The poll(2) driver of Tests/DriverTests (docs/DRIVERS.md), carried here as
-// `--driver poll` (the smallest driver, a baseline): one thread, one socket,
-// one wake pipe, the poll timeout as the timer.
+// SecureStreamsPollExample: a complete SecureStreams driver on plain poll(2)
+// — one thread, one socket, one wake pipe, the poll timeout as the timer.
+// docs/DRIVERS.md walks through it; the interop tests run it against the
+// Dispatch and libuv drivers, and `sss --driver poll` uses it as a baseline.
 import Foundation
 import Glibc
-import SecureStreams
+public import SecureStreams
 import Synchronization
 
-struct PollDriverFactory: DriverFactory {
-    func start(_ loop: EndpointLoop, binding address: PeerAddress) throws -> any Driver {
+/// Starts ``PollDriver``s.
+public struct PollDriverFactory: DriverFactory {
+    public init() {}
+
+    public func start(_ loop: EndpointLoop, binding address: PeerAddress) throws -> any Driver {
         try PollDriver(loop: loop, address: address)
     }
 }
 
-final class PollDriver: Driver, @unchecked Sendable {
-    let localAddress: PeerAddress
+/// A driver on poll(2): the smallest complete one (docs/DRIVERS.md).
+public final class PollDriver: Driver, @unchecked Sendable {
+    public let localAddress: PeerAddress
     private let loop: EndpointLoop                 // touched on the loop thread only
     private let socket: Int32
     private let wake: (read: Int32, write: Int32)
@@ -52,7 +57,7 @@ final class PollDriver: Driver, @unchecked Sendable {
         thread.start()
     }
 
-    func execute(_ body: @escaping @Sendable (EndpointLoop) -> Void) {
+    public func execute(_ body: @escaping @Sendable (EndpointLoop) -> Void) {
         let accepted = pending.withLock { state -> Bool in
             guard !state.stopped else { return false }
             state.bodies.append(body)
@@ -61,7 +66,7 @@ final class PollDriver: Driver, @unchecked Sendable {
         if accepted { poke() }
     }
 
-    func shutdown() {
+    public func shutdown() {
         let first = pending.withLock { state -> Bool in
             defer { state.stopped = true }
             return !state.stopped
@@ -140,9 +145,10 @@ final class PollDriver: Driver, @unchecked Sendable {
     }
 }
 
-struct PollDriverError: Error, CustomStringConvertible {
+/// A socket call failed, with its errno.
+public struct PollDriverError: Error, CustomStringConvertible {
     let code: Int32
     let call: String
     init(_ code: Int32, _ call: String) { (self.code, self.call) = (code, call) }
-    var description: String { "\(call): \(String(cString: strerror(code)))" }
+    public var description: String { "\(call): \(String(cString: strerror(code)))" }
 }
