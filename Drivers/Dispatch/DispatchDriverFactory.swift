@@ -33,7 +33,9 @@ public struct DispatchDriverFactory: DriverFactory {
     }
 
     /// ``start(_:binding:)`` with the concrete type, for its ``DispatchDriver/statistics``.
-    public func startDriver(_ loop: EndpointLoop, binding address: PeerAddress) throws(DispatchDriverError) -> DispatchDriver {
+    public func startDriver(
+        _ loop: EndpointLoop, binding address: PeerAddress
+    ) throws(DispatchDriverError) -> DispatchDriver {
         let socket = try UDPSocket(binding: address, bufferBytes: socketBufferBytes,
                                    enableGSO: enableGSO, enableGRO: enableGRO)
         let queue = DispatchQueue(label: "SecureStreamsDispatch \(socket.localAddress)", qos: .userInitiated)

@@ -87,8 +87,8 @@ struct SendBatcher: ~Copyable {
         let slot = max(endpoint.configuration.maxDatagramSize, 4_096)
         while entries.count < entryCapacity - Self.maxSegments, area.count - cursor >= slot {
             let end = cursor + min(area.count - cursor, 65_536)
-            guard let transmit = endpoint.pollTransmit(now: now, into: UnsafeMutableRawBufferPointer(rebasing: area[cursor..<end]))
-            else { return true }
+            let free = UnsafeMutableRawBufferPointer(rebasing: area[cursor..<end])
+            guard let transmit = endpoint.pollTransmit(now: now, into: free) else { return true }
             guard transmit.count > 0 else { continue }
             // A core GSO buffer is kept as its segments; grouping at send time joins them again.
             let segment = min(max(transmit.segmentSize ?? transmit.count, 1), transmit.count)
@@ -160,9 +160,12 @@ struct SendBatcher: ~Copyable {
         var index = next
         while groups.count < batchSize, index < entries.count {
             let first = entries[index]
-            guard let name = name(for: first.destination, socket: socket) else {
-                statistics.sendErrors += 1
-                statistics.datagramsDropped += 1
+            guard first.count > 0, let name = name(for: first.destination, socket: socket) else {
+                if first.count > 0 {  // counted once: a zero count marks it dropped
+                    statistics.sendErrors += 1
+                    statistics.datagramsDropped += 1
+                    entries[index].count = 0
+                }
                 index += 1
                 if groups.isEmpty { next = index }
                 continue
@@ -199,7 +202,9 @@ struct SendBatcher: ~Copyable {
         return groups.count
     }
 
-    private mutating func name(for destination: PeerAddress, socket: UDPSocket) -> (storage: sockaddr_storage, length: socklen_t)? {
+    private mutating func name(
+        for destination: PeerAddress, socket: UDPSocket
+    ) -> (storage: sockaddr_storage, length: socklen_t)? {
         if let cachedName, cachedDestination == destination { return cachedName }
         guard let name = socket.socketAddress(for: destination) else { return nil }
         cachedDestination = destination

@@ -21,7 +21,8 @@ import Testing
         var serverDrops: DropCounters?
 
         func isIntact(streams: Int, bytesPerStream: Int) -> Bool {
-            received.count == streams && received.allSatisfy { $0.finished && $0.mismatches == 0 && $0.count == bytesPerStream }
+            received.count == streams
+                && received.allSatisfy { $0.finished && $0.mismatches == 0 && $0.count == bytesPerStream }
                 && Set(received.compactMap(\.index)) == Set(0..<streams)
         }
     }
@@ -35,7 +36,8 @@ import Testing
     ) throws -> Outcome {
         let receiver = BulkReceiver(streams: streams)
         let sender = BulkSender(streams: streams, bytesPerStream: bytesPerStream)
-        let server = try DispatchPeer(binding: serverBinding, factory: factory, listening: true, handler: receiver.handle)
+        let server = try DispatchPeer(binding: serverBinding, factory: factory, listening: true,
+                                      handler: receiver.handle)
         let client = try DispatchPeer(binding: clientBinding, factory: factory, handler: sender.handle)
         let destination = target(server.driver.localAddress)
         beforeConnecting(destination)
@@ -88,7 +90,8 @@ import Testing
 
     @Test(.enabled(if: dispatchHasIPv6Loopback, "this machine has no IPv6 loopback ([::1] cannot be bound)"))
     func ipv6Loopback() throws {
-        let outcome = try transfer(server: .loopback(.ipv6), client: .loopback(.ipv6), streams: 2, bytesPerStream: 256 << 10)
+        let outcome = try transfer(server: .loopback(.ipv6), client: .loopback(.ipv6),
+                                   streams: 2, bytesPerStream: 256 << 10)
         #expect(outcome.completed)
         #expect(outcome.isIntact(streams: 2, bytesPerStream: 256 << 10))
         #expect(outcome.serverSawClientAt == nil || outcome.serverSawClientAt?.family == .ipv6)
@@ -107,9 +110,8 @@ import Testing
 
     @Test func garbageIsCountedAsDropsAndBreaksNothing() throws {
         var sent = 0
-        let outcome = try transfer(server: .loopback(), client: .loopback(), streams: 1, bytesPerStream: 128 << 10) { server in
-            sent = sendGarbage(to: server)
-        }
+        let outcome = try transfer(server: .loopback(), client: .loopback(), streams: 1,
+                                   bytesPerStream: 128 << 10) { server in sent = sendGarbage(to: server) }
         #expect(sent == 64)
         #expect(outcome.completed)
         #expect(outcome.isIntact(streams: 1, bytesPerStream: 128 << 10))

@@ -18,7 +18,8 @@ struct DispatchPeer {
     let endpointID: EndpointID
 
     /// Starts a peer bound to `address`; `handler` sees every event on the loop thread.
-    init(binding address: PeerAddress, factory: DispatchDriverFactory = DispatchDriverFactory(), listening: Bool = false,
+    init(binding address: PeerAddress, factory: DispatchDriverFactory = DispatchDriverFactory(),
+         listening: Bool = false,
          handler: @escaping (EndpointLoop, Event, Timestamp) -> Void = { _, _, _ in }) throws {
         var random = SystemRandom()
         let configuration = EndpointConfiguration(identity: HostIdentity(using: &random))
@@ -121,7 +122,9 @@ final class BulkReceiver: @unchecked Sendable {
         var entry = received[stream] ?? Received()
         guard !entry.finished else { return }
         while true {
-            let count = buffer.withUnsafeMutableBytes { try? loop.endpoint.read(from: stream, on: connection, into: $0) }
+            let count = buffer.withUnsafeMutableBytes {
+                try? loop.endpoint.read(from: stream, on: connection, into: $0)
+            }
             guard let count else {  // nil: the end (or an error, which the test then sees as missing bytes)
                 entry.finished = true
                 break
