@@ -303,3 +303,25 @@ extension HostTests {
         await server.shutdown()
     }
 }
+
+extension HostTests {
+    @Test func writesAheadReportAFailureOnTheNextCall() async throws {
+        let (client, server, connection, serverSide) = try await Self.connectedPair()
+        let stream = try await connection.openStream()
+        try await stream.write([1])
+        let incoming = try #require(await serverSide.incomingStreams.first { _ in true })
+        #expect(try await incoming.read() == [1])
+        await incoming.stopSending(code: ErrorCode(9))
+        var sawStopped = false
+        for await event in stream.events { if case .stopped(ErrorCode(9)) = event { sawStopped = true; break } }
+        #expect(sawStopped)
+        // Writes after the stop fail: the first may be admitted ahead, but
+        // the failure reaches the caller by the finish at the latest.
+        await #expect(throws: HostError.self) {
+            for _ in 0..<4 { try await stream.write([UInt8](repeating: 2, count: 1000)) }
+            try await stream.finish()
+        }
+        await client.shutdown()
+        await server.shutdown()
+    }
+}

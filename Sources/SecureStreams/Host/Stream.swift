@@ -1,4 +1,5 @@
 public import SecureStreamsCore
+import Synchronization
 
 /// What happens to a stream, as ``Stream/events`` reports it.
 public enum StreamEvent: Sendable, Equatable {
@@ -24,6 +25,13 @@ public enum StreamEvent: Sendable, Equatable {
 /// nothing: a read takes bytes from the stream only when it returns them.
 /// A write is not cancellable: it completes, or fails when the stream or the
 /// connection fails.
+///
+/// Writes are buffered ahead: while less than ``writeAhead`` bytes of
+/// earlier writes wait to enter the stream's send buffer, a write returns at
+/// once (the bytes are on their way to the loop, in order); past that it
+/// suspends until they are taken. A failure of such a write is thrown by the
+/// stream's next write or finish, and `finish()` returns only when every
+/// byte before it was taken.
 public final class Stream: Sendable {
     public let id: StreamID
     /// The connection the stream belongs to.
@@ -31,8 +39,14 @@ public final class Stream: Sendable {
     /// Link and stream events (the newest 64 are kept when nobody reads).
     public let events: AsyncStream<StreamEvent>
 
+    /// How many bytes of writes may be on their way to the loop before a write suspends.
+    public static let writeAhead = 256 * 1024
+
     let runtime: Runtime
     let eventsContinuation: AsyncStream<StreamEvent>.Continuation
+    /// Bytes admitted and not yet taken by the endpoint, and the failure of
+    /// a write nobody waited for.
+    private let outbox = Mutex<(pending: Int, failure: HostError?)>((0, nil))
 
     init(runtime: Runtime, connection: Connection, id: StreamID) {
         self.runtime = runtime
@@ -124,11 +138,51 @@ public final class Stream: Sendable {
 
     private func enqueue(_ operation: StreamState.Writer.Operation) async throws {
         let (handle, id) = (connection.handle, self.id)
-        let _: Void = try await runtime.call { loop, core, continuation in
-            guard let state = core.connections[handle]?.streams[id] else {
-                return continuation.resume(throwing: self.gone(core))
+        let count: Int
+        switch operation {
+        case .bytes(let bytes, _, _): count = bytes.count
+        case .finish: count = 0
+        }
+        // Admit the write ahead (no suspension) while the allowance lasts.
+        let admittedAhead = try outbox.withLock { (state) throws(HostError) -> Bool in
+            if let failure = state.failure { throw failure }
+            guard count > 0, state.pending + count <= Self.writeAhead else {
+                state.pending += count
+                return false
             }
-            state.write(operation, continuation: continuation, loop: loop)
+            state.pending += count
+            return true
+        }
+        if admittedAhead {
+            runtime.perform({ loop, core in
+                guard let state = core.connections[handle]?.streams[id] else {
+                    return self.release(count, failure: self.gone(core))
+                }
+                state.write(operation, continuation: nil, admitted: count, loop: loop)
+            }, orElse: { self.release(count, failure: HostError(.shutDown)) })
+            return
+        }
+        do {
+            let _: Void = try await runtime.call { loop, core, continuation in
+                guard let state = core.connections[handle]?.streams[id] else {
+                    self.release(count, failure: nil)
+                    return continuation.resume(throwing: self.gone(core))
+                }
+                state.write(operation, continuation: continuation, admitted: count, loop: loop)
+            }
+        } catch let error as HostError where error.kind == .shutDown {
+            release(count, failure: nil)
+            throw error
+        }
+        // Whatever failed ahead of this call is this call's failure too.
+        if let failure = outbox.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// The endpoint took (or refused) `count` admitted bytes.
+    func release(_ count: Int, failure: HostError?) {
+        outbox.withLock { state in
+            state.pending -= count
+            if let failure, state.failure == nil { state.failure = failure }
         }
     }
 

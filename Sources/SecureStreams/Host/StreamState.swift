@@ -29,7 +29,11 @@ final class StreamState {
             case finish
         }
         var operation: Operation
-        var continuation: CheckedContinuation<Void, any Error>
+        /// `nil` for a write admitted into the write-ahead allowance: nobody
+        /// waits for it, and a failure is kept for the stream's next call.
+        var continuation: CheckedContinuation<Void, any Error>?
+        /// Bytes this writer holds against ``Stream``'s write-ahead allowance.
+        var admitted: Int
     }
 
     init(object: Stream) {
@@ -103,12 +107,13 @@ final class StreamState {
 
     // MARK: - Writing
 
-    func write(_ operation: Writer.Operation, continuation: CheckedContinuation<Void, any Error>, loop: EndpointLoop) {
+    func write(_ operation: Writer.Operation, continuation: CheckedContinuation<Void, any Error>?, admitted: Int,
+               loop: EndpointLoop) {
         if let failure {
-            continuation.resume(throwing: failure)
+            complete(Writer(operation: operation, continuation: continuation, admitted: admitted), failure)
             return
         }
-        writers.append(Writer(operation: operation, continuation: continuation))
+        writers.append(Writer(operation: operation, continuation: continuation, admitted: admitted))
         if writers.count == 1 { serveWriters(loop: loop) }
     }
 
@@ -134,18 +139,26 @@ final class StreamState {
                 }
             } catch {
                 writers.removeFirst()
-                writer.continuation.resume(throwing: translate(error, loop: loop))
+                complete(writer, translate(error, loop: loop))
                 continue
             }
             writers.removeFirst()
-            writer.continuation.resume()
+            complete(writer, nil)
         }
     }
 
     func failWriters(_ error: HostError) {
         let waiting = writers
         writers = []
-        for writer in waiting { writer.continuation.resume(throwing: error) }
+        for writer in waiting { complete(writer, error) }
+    }
+
+    /// Resumes the writer's caller, or keeps the failure of a write nobody
+    /// waits for; gives back its write-ahead allowance.
+    private func complete(_ writer: Writer, _ error: HostError?) {
+        object.release(writer.admitted, failure: writer.continuation == nil ? error : nil)
+        guard let continuation = writer.continuation else { return }
+        if let error { continuation.resume(throwing: error) } else { continuation.resume() }
     }
 
     // MARK: - Ending
