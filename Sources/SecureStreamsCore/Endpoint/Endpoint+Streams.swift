@@ -57,6 +57,11 @@ extension Endpoint {
     }
 
     /// Reads one whole record, or `nil` when no complete record is ready.
+    ///
+    /// Records up to ``EndpointConfiguration/maxStreamWindow`` (16 MiB by
+    /// default) arrive whole: while a record reader waits, the receive
+    /// windows open for the rest of the record (PROTOCOL.md §6.3). A larger
+    /// record never completes; read its bytes with `read` instead.
     public mutating func readRecord(from stream: StreamID, on connection: ConnectionHandle) throws(UsageError) -> [UInt8]? {
         try withStreams(connection) { (c) throws(StreamCommandError) in try c.streams.readRecord(stream) }
     }
