@@ -92,7 +92,9 @@ extension Endpoint {
     private mutating func withStreams<R>(
         _ handle: ConnectionHandle, _ body: (inout Connection) throws(StreamCommandError) -> R
     ) throws(UsageError) -> R {
-        var sink = EventQueue(capacity: 64)
+        // Bounded like the endpoint's own queue (it grows only as it fills):
+        // a smaller sink would drop events uncounted before `emit` sees them.
+        var sink = EventQueue(capacity: configuration.maxQueuedEvents)
         let result: R = try withEstablished(handle) { (c) throws(UsageError) in
             defer { c.drainStreamEvents(into: &sink) }
             do throws(StreamCommandError) {
