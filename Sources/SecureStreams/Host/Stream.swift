@@ -67,6 +67,10 @@ public final class Stream: Sendable {
     }
 
     /// Reads the next whole record; suspends until one is complete.
+    ///
+    /// Records up to the endpoint's `maxStreamWindow` (16 MiB by default)
+    /// arrive whole, whatever the receive window; a larger one never
+    /// completes (read its bytes with ``read(maxBytes:)`` instead).
     /// - Returns: the record, or `nil` at the end of the stream.
     public func readRecord() async throws -> [UInt8]? {
         try await read(.record)

@@ -57,6 +57,11 @@ extension Endpoint {
     }
 
     /// Reads one whole record, or `nil` when no complete record is ready.
+    ///
+    /// Records up to ``EndpointConfiguration/maxStreamWindow`` (16 MiB by
+    /// default) arrive whole: while a record reader waits, the receive
+    /// windows open for the rest of the record (PROTOCOL.md §6.3). A larger
+    /// record never completes; read its bytes with `read` instead.
     public mutating func readRecord(from stream: StreamID, on connection: ConnectionHandle) throws(UsageError) -> [UInt8]? {
         try withStreams(connection) { (c) throws(StreamCommandError) in try c.streams.readRecord(stream) }
     }
@@ -87,7 +92,9 @@ extension Endpoint {
     private mutating func withStreams<R>(
         _ handle: ConnectionHandle, _ body: (inout Connection) throws(StreamCommandError) -> R
     ) throws(UsageError) -> R {
-        var sink = EventQueue(capacity: 64)
+        // Bounded like the endpoint's own queue (it grows only as it fills):
+        // a smaller sink would drop events uncounted before `emit` sees them.
+        var sink = EventQueue(capacity: configuration.maxQueuedEvents)
         let result: R = try withEstablished(handle) { (c) throws(UsageError) in
             defer { c.drainStreamEvents(into: &sink) }
             do throws(StreamCommandError) {

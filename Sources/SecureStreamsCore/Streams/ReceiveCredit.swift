@@ -17,6 +17,13 @@
 /// trips: the window is the bottleneck, and it doubles (up to
 /// ``maxWindow``). The first update only starts the clock. Time and RTT are
 /// inputs (the sans-IO rule); the caller passes its smoothed RTT.
+///
+/// ## Held bytes
+/// Reading is what releases credit, but a reader that takes whole records
+/// cannot read the bytes of a record still incomplete: when they fill the
+/// window, nothing is ever released and the peer waits forever.
+/// ``growForHeldBytes(_:)`` doubles the window (up to ``maxWindow``) and
+/// raises ``limit`` at once when such held bytes pass half of it.
 struct ReceiveCredit: Hashable, Sendable {
     /// The credit advertised ahead of what the application consumed.
     private(set) var window: UInt64
@@ -80,6 +87,20 @@ struct ReceiveCredit: Hashable, Sendable {
             window = min(window * 2, maxWindow)
         }
         lastUpdate = now
+        let newLimit = consumed + window
+        guard newLimit > limit else { return nil }
+        limit = newLimit
+        return newLimit
+    }
+
+    /// `held` unread bytes cannot be read yet (a record reader waits for the
+    /// rest of their record): when they are more than half the window, the
+    /// window doubles (up to ``maxWindow``) and ``limit`` rises to
+    /// `consumed + window` now, whether or not an update was due.
+    /// - Returns: the new limit to advertise, or `nil` when nothing changed.
+    mutating func growForHeldBytes(_ held: UInt64) -> UInt64? {
+        guard held > window / 2, window < maxWindow else { return nil }
+        window = min(window * 2, maxWindow)
         let newLimit = consumed + window
         guard newLimit > limit else { return nil }
         limit = newLimit

@@ -32,6 +32,21 @@ struct StreamEntry {
     /// Waiting in the table's connection-blocked list.
     var isConnectionBlocked = false
 
+    /// The application reads this stream by records (it called `readRecord`
+    /// since it last read bytes with `read`).
+    var readsRecords = false
+    /// This stream's share of the table's `bytesHeldForRecords`, as last counted.
+    var countedHeldBytes: UInt64 = 0
+
+    /// Unread bytes a record reader cannot take: all the credit the peer
+    /// used beyond what was read, while the reader reads records and no whole
+    /// record is buffered. Zero otherwise (those bytes will be read).
+    var bytesHeldForRecord: UInt64 {
+        guard readsRecords, stopSendingCode == nil, state.receive.isExpectingData,
+              !receive.hasCompleteRecord else { return 0 }
+        return receiveCredit.received - receiveCredit.consumed
+    }
+
     init(id: StreamID, priority: Int, configuration: StreamConfiguration, peerMaxStreamData: UInt64) {
         self.id = id
         self.priority = priority

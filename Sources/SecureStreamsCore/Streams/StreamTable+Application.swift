@@ -74,6 +74,7 @@ extension StreamTable {
             return nil
         }
         let count = entry.receive.read(into: destination)
+        if count > 0 { entry.readsRecords = false }
         entry.reportedReadable = false
         if entry.receive.readableCount == 0 { entry.reportedRecord = false }
         releaseReceived(&entry, count: count, retireWhenFullyRead: false)
@@ -93,6 +94,12 @@ extension StreamTable {
     }
 
     /// Reads the next whole record.
+    ///
+    /// Calling it marks the stream as read by records: while it holds no
+    /// whole record, its unread bytes grow its receive window (and the
+    /// connection's) so the rest of the record can arrive (PROTOCOL.md §6.3),
+    /// up to `maxStreamWindow`, the largest record that can be read whole.
+    /// Bytes of a larger record can still be taken with ``read(_:into:)``.
     /// - Returns: the record, or `nil` when no whole record is available yet
     ///   (check ``isFinishedReading(_:)`` to tell the end of the stream).
     /// - Throws: `unknownStream`, or `resetByPeer`.
@@ -100,6 +107,7 @@ extension StreamTable {
         guard var entry = take(id) else { throw .unknownStream(id) }
         defer { put(entry) }
         if let code = entry.state.receive.resetCode { throw .resetByPeer(id, code) }
+        entry.readsRecords = true
         guard let record = entry.receive.readRecord() else { return nil }
         entry.reportedRecord = false
         entry.reportedReadable = false

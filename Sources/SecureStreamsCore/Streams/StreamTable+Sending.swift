@@ -202,9 +202,7 @@ extension StreamTable {
                 grownWindow = entry.receiveCredit.window
                 return .maxStreamData(id, entry.receiveCredit.limit)
             }
-            // Keep the connection window at 1.5 × any stream window, so one
-            // fast stream is not held back by the connection's credit.
-            if grownWindow > 0 { connectionReceiveCredit.ensureWindow(atLeast: grownWindow + grownWindow / 2) }
+            if grownWindow > 0 { keepConnectionWindowAhead(ofStreamWindow: grownWindow) }
             return frame
         case .streamDataBlocked(let id):
             return withEntry(id) { entry in

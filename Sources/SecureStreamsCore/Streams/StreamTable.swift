@@ -70,6 +70,9 @@ struct StreamTable {
     var resendMaxData = false
     var resendMaxStreams = false
     var openWasRefused = false
+    /// Sum of the live streams' ``StreamEntry/bytesHeldForRecord``: connection
+    /// credit that reading cannot release until more of those records arrives.
+    private(set) var bytesHeldForRecords: UInt64 = 0
 
     /// A control frame waiting to be sent; its values are read at poll time.
     enum PendingControl: Hashable, Sendable {
@@ -154,9 +157,12 @@ struct StreamTable {
     /// peer open another stream if it was one of the peer's.
     mutating func put(_ entry: StreamEntry) {
         guard entry.state.isClosed else {
+            var entry = entry
+            openWindowsForHeldRecords(&entry)
             streams[entry.id] = entry
             return
         }
+        bytesHeldForRecords -= entry.countedHeldBytes
         scheduler.unschedule(entry.id)
         events.append(.closed(entry.id))
         guard entry.id.opener != side else { return }
@@ -213,6 +219,49 @@ struct StreamTable {
         if connectionReceiveCredit.isUpdateDue && !queuedMaxData {
             queuedMaxData = true
             pendingControl.append(.maxData)
+        }
+    }
+
+    /// Keeps the connection window at 1.5 × a stream window that grew, so
+    /// one fast stream is not held back by the connection's credit; queues a
+    /// MAX_DATA when the larger window makes one due.
+    mutating func keepConnectionWindowAhead(ofStreamWindow streamWindow: UInt64) {
+        connectionReceiveCredit.ensureWindow(atLeast: streamWindow + streamWindow / 2)
+        if connectionReceiveCredit.isUpdateDue && !queuedMaxData {
+            queuedMaxData = true
+            pendingControl.append(.maxData)
+        }
+    }
+
+    /// Recounts `entry`'s bytes held for an incomplete record (every change
+    /// to a stream comes back through ``put(_:)``), and opens the windows
+    /// they would otherwise fill for good (``ReceiveCredit/growForHeldBytes(_:)``):
+    /// the stream's, when its own held bytes pass half of it, and the
+    /// connection's, when all streams' held bytes pass half of it (many
+    /// streams each holding part of a record). Windows stop at
+    /// `maxStreamWindow` / `maxConnectionWindow`.
+    private mutating func openWindowsForHeldRecords(_ entry: inout StreamEntry) {
+        let held = entry.bytesHeldForRecord
+        guard held != entry.countedHeldBytes else { return }
+        bytesHeldForRecords = bytesHeldForRecords - entry.countedHeldBytes + held
+        let grew = held > entry.countedHeldBytes
+        entry.countedHeldBytes = held
+        guard grew else { return }
+        if entry.receiveCredit.growForHeldBytes(held) != nil {
+            entry.receive.raiseLimit(to: entry.receiveCredit.limit)
+            entry.resendMaxStreamData = true
+            if !entry.queuedMaxStreamData {
+                entry.queuedMaxStreamData = true
+                pendingControl.append(.maxStreamData(entry.id))
+            }
+            keepConnectionWindowAhead(ofStreamWindow: entry.receiveCredit.window)
+        }
+        if connectionReceiveCredit.growForHeldBytes(bytesHeldForRecords) != nil {
+            resendMaxData = true
+            if !queuedMaxData {
+                queuedMaxData = true
+                pendingControl.append(.maxData)
+            }
         }
     }
 

@@ -71,6 +71,21 @@ extension StreamsTests {
             #expect(credit.window == 5000)
         }
 
+        @Test func heldBytesPastHalfTheWindowDoubleItAndRaiseTheLimitAtOnce() throws {
+            var credit = ReceiveCredit(window: 1000, maxWindow: 3000)
+            try credit.onReceived(500)
+            #expect(credit.growForHeldBytes(500) == nil)  // half: not more than half
+            try credit.onReceived(1)
+            #expect(credit.growForHeldBytes(501) == 2000)
+            #expect(credit.window == 2000 && credit.limit == 2000)
+            #expect(credit.growForHeldBytes(1000) == nil)  // half of the new window
+            try credit.onReceived(1000)
+            #expect(credit.growForHeldBytes(1501) == 3000)  // capped
+            try credit.onReceived(1000)
+            #expect(credit.growForHeldBytes(2501) == nil)  // at the cap
+            #expect(credit.window == 3000 && credit.limit == 3000)
+        }
+
         @Test func senderTracksAvailableCredit() {
             var credit = SendCredit(limit: 100)
             credit.consume(60)

@@ -17,6 +17,51 @@ extension StreamsTests {
             }
         }
 
+        // MARK: Held records
+
+        @Test func aRecordReaderHoldingAnIncompleteRecordOpensTheWindowsAByteReaderDoesNot() throws {
+            var configuration = StreamConfiguration()
+            configuration.initialStreamWindow = 1000
+            configuration.maxStreamWindow = 4000
+            configuration.initialConnectionWindow = 10_000
+            var table = StreamTable(side: .responder, configuration: configuration)
+            let bytes = peerID(0), records = peerID(1)
+            // A reader that reads bytes (or nothing yet): unread bytes are backpressure.
+            try table.handleStream(bytes, offset: 0, data: [UInt8](repeating: 1, count: 900))
+            #expect(table.drainControl().isEmpty)
+            // A record reader waiting: past half the window, it doubles at once.
+            try table.handleStream(records, offset: 0, data: [])
+            #expect(try table.readRecord(records) == nil)
+            try table.handleStream(records, offset: 0, data: [UInt8](repeating: 2, count: 500))
+            #expect(table.drainControl().isEmpty)
+            try table.handleStream(records, offset: 500, data: [UInt8](repeating: 2, count: 1))
+            #expect(table.bytesHeldForRecords == 501)
+            #expect(table.drainControl() == [.maxStreamData(records, 2000)])
+            try table.handleStream(records, offset: 501, data: [UInt8](repeating: 2, count: 1499))
+            #expect(table.drainControl() == [.maxStreamData(records, 4000)])  // capped
+            try table.handleStream(records, offset: 2000, data: [UInt8](repeating: 2, count: 2000), recordEnd: true)
+            #expect(table.bytesHeldForRecords == 0)
+            #expect(try table.readRecord(records)?.count == 4000)
+            // The byte reader's window never moved.
+            #expect(table.entry(bytes)?.receiveCredit.limit == 1000)
+        }
+
+        @Test func manyStreamsHoldingPartsOfRecordsOpenTheConnectionWindow() throws {
+            var configuration = StreamConfiguration()
+            configuration.initialStreamWindow = 1000
+            configuration.initialConnectionWindow = 1000
+            configuration.maxConnectionWindow = 8000
+            var table = StreamTable(side: .responder, configuration: configuration)
+            try table.handleStream(peerID(4), offset: 0, data: [])  // opens streams 0...4
+            for index: UInt64 in 0..<5 { #expect(try table.readRecord(peerID(index)) == nil) }
+            for index: UInt64 in 0..<5 { try table.handleStream(peerID(index), offset: 0, data: [UInt8](repeating: 3, count: 100)) }
+            #expect(table.drainControl().isEmpty)  // 500 held: half the connection window
+            try table.handleStream(peerID(5), offset: 0, data: [1])
+            #expect(try table.readRecord(peerID(5)) == nil)
+            #expect(table.bytesHeldForRecords == 501)
+            #expect(table.drainControl() == [.maxData(2000)])
+        }
+
         // MARK: Opening
 
         @Test func localOpenAllocatesOurIdsUpToThePeersLimit() throws {
