@@ -7,6 +7,7 @@
 #   make sim-bench  the simulator's speed benchmark (100 MB, 100 Mbit/s, 50 ms, 1 % loss), release build
 #   make fuzz    builds the libFuzzer targets in Fuzz/ and runs each FUZZ_SECONDS (60) seconds
 #   make fuzz-smoke  the same, 5 seconds each (CI)
+#   make flood   a transfer on loopback with and without 100,000 junk/handshake datagrams (FLOOD_COUNT)
 #
 # Every target first makes sure the system libraries are there: when
 # `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and
@@ -17,7 +18,7 @@ SWIFT_FLAGS ?=
 APT_PACKAGES = libsodium-dev libuv1-dev pkg-config
 VECTORS     ?= $(wildcard ../shared/vectors/noise/*.json)
 
-.PHONY: all build demo test bench sim sim-bench fuzz fuzz-smoke deps clean
+.PHONY: all build demo test bench sim sim-bench fuzz fuzz-smoke flood deps clean
 
 all: build
 
@@ -71,6 +72,9 @@ fuzz: deps
 
 fuzz-smoke: deps
 	cd Fuzz && SWIFT="$(SWIFT)" FUZZ_SECONDS=5 ./run-fuzzers.sh
+
+flood: deps
+	SWIFT="$(SWIFT)" scripts/flood.sh
 
 clean:
 	rm -rf .build Benchmarks/.build Fuzz/.build

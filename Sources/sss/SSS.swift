@@ -17,6 +17,7 @@ struct SSS: AsyncParsableCommand {
             Send.self,
             Receive.self,
             Bench.self,
+            Flood.self,
             BenchPeer.self,
         ]
     )

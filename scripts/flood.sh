@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# make flood: the denial-of-service measurement on loopback. A receiver serves
+# a file transfer (1) alone, (2) while a third process sends it FLOOD_COUNT
+# junk datagrams and handshake Initiations, and (3) takes the flood alone, so
+# its CPU per flood datagram can be read off. Every transfer must arrive
+# byte-exact. Release build; everything in a temporary folder.
+set -euo pipefail
+
+SWIFT=${SWIFT:-swift}
+COUNT=${FLOOD_COUNT:-100000}
+MB=${FLOOD_MB:-200}
+cd "$(dirname "$0")/.."
+$SWIFT build -c release --product sss >&2
+SSS="$($SWIFT build -c release --show-bin-path)/sss"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/sss-flood.XXXXXX")
+RECEIVER=""
+cleanup() { [ -n "$RECEIVER" ] && kill "$RECEIVER" 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+"$SSS" keygen --out "$WORK/server.key" >/dev/null
+"$SSS" keygen --out "$WORK/client.key" >/dev/null
+mkdir -p "$WORK/out"
+head -c $((MB * 1000000)) /dev/urandom > "$WORK/out/payload.bin"
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }   # utime + stime, in clock ticks
+TICK=$(getconf CLK_TCK)
+
+start_receiver() {
+    rm -rf "$WORK/in" "$WORK/ready"; mkdir -p "$WORK/in"
+    "$SSS" receive --key "$WORK/server.key" --known-hosts "$WORK/server_kh" --dir "$WORK/in" \
+        --bind 127.0.0.1 --port 0 --once --ready-file "$WORK/ready" > "$WORK/receiver.log" 2>&1 &
+    RECEIVER=$!
+    for _ in $(seq 200); do [ -s "$WORK/ready" ] && return; sleep 0.05; done
+    echo "the receiver did not start"; exit 1
+}
+
+transfer() {   # prints the transfer's seconds
+    local started ended
+    started=$(date +%s.%N)
+    "$SSS" send --key "$WORK/client.key" --known-hosts "$WORK/client_kh" "$WORK/out/payload.bin" "$(cat "$WORK/ready")" \
+        > "$WORK/send.log" 2>&1 || { cat "$WORK/send.log"; exit 1; }
+    ended=$(date +%s.%N)
+    wait "$RECEIVER"; RECEIVER=""
+    cmp -s "$WORK/out/payload.bin" "$WORK/in/payload.bin" || { echo "the file arrived damaged"; exit 1; }
+    awk "BEGIN { print $ended - $started }"
+}
+
+echo "== 1. $MB MB alone"
+start_receiver
+base=$(transfer)
+printf '   %.2f s, %.1f MB/s, byte-exact\n' "$base" "$(awk "BEGIN { print $MB / $base }")"
+
+echo "== 2. $MB MB while $COUNT junk and handshake datagrams arrive"
+start_receiver
+"$SSS" flood "$(cat "$WORK/ready")" --count "$COUNT" > "$WORK/flood.log" 2>&1 &
+FLOODER=$!
+flooded=$(transfer)
+wait "$FLOODER"
+printf '   %.2f s, %.1f MB/s, byte-exact (%.2f of the goodput alone)\n' "$flooded" "$(awk "BEGIN { print $MB / $flooded }")" \
+    "$(awk "BEGIN { print $base / $flooded }")"
+echo "   $(cat "$WORK/flood.log")"
+
+echo "== 3. the flood alone: the receiver's CPU per flood datagram"
+start_receiver
+before=$(cpu_ticks "$RECEIVER")
+"$SSS" flood "$(cat "$WORK/ready")" --count "$COUNT" > "$WORK/flood.log" 2>&1
+sleep 0.5
+after=$(cpu_ticks "$RECEIVER")
+echo "   $(cat "$WORK/flood.log")"
+printf '   receiver CPU %.2f s for %d datagrams: %.1f µs each\n' "$(awk "BEGIN { print ($after - $before) / $TICK }")" "$COUNT" \
+    "$(awk "BEGIN { print ($after - $before) / $TICK / $COUNT * 1000000 }")"
+kill "$RECEIVER" 2>/dev/null || true; RECEIVER=""
