@@ -61,13 +61,19 @@ printf '   %.2f s, %.1f MB/s, byte-exact (%.2f of the goodput alone)\n' "$floode
     "$(awk "BEGIN { print $base / $flooded }")"
 echo "   $(cat "$WORK/flood.log")"
 
-echo "== 3. the flood alone: the receiver's CPU per flood datagram"
+echo "== 3. the flood alone: the receiver's CPU per datagram, junk and Initiations apart"
 start_receiver
-before=$(cpu_ticks "$RECEIVER")
-"$SSS" flood "$(cat "$WORK/ready")" --count "$COUNT" > "$WORK/flood.log" 2>&1
-sleep 0.5
-after=$(cpu_ticks "$RECEIVER")
-echo "   $(cat "$WORK/flood.log")"
-printf '   receiver CPU %.2f s for %d datagrams: %.1f µs each\n' "$(awk "BEGIN { print ($after - $before) / $TICK }")" "$COUNT" \
-    "$(awk "BEGIN { print ($after - $before) / $TICK / $COUNT * 1000000 }")"
+measure() {   # $1: label, then flood arguments
+    local label=$1; shift
+    local before after
+    before=$(cpu_ticks "$RECEIVER")
+    "$SSS" flood "$(cat "$WORK/ready")" "$@" > "$WORK/flood.log" 2>&1
+    sleep 0.5
+    after=$(cpu_ticks "$RECEIVER")
+    echo "   $(cat "$WORK/flood.log")"
+    printf '   %s: receiver CPU %.2f s, %.1f µs per datagram\n' "$label" "$(awk "BEGIN { print ($after - $before) / $TICK }")" \
+        "$(awk "BEGIN { print ($after - $before) / $TICK / $2 * 1000000 }")"
+}
+measure "junk" --count "$COUNT" --initiations 0
+measure "Initiations" --count $((COUNT / 50)) --initiations 100 --seed 2
 kill "$RECEIVER" 2>/dev/null || true; RECEIVER=""
