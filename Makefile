@@ -2,6 +2,8 @@
 #
 #   make demo    two hosts on loopback: files with a progress bar, echoed records, statistics (scripts/demo.sh)
 #   make test    the whole test suite (installs libsodium/libuv when missing)
+#   make test-asan  the test suite built and run with AddressSanitizer (scratch path .build-asan)
+#   make test-tsan  the same with ThreadSanitizer (.build-tsan); SANITIZER_FILTER=REGEX runs only matching tests
 #   make bench   benchmarks (crypto, handshakes, the core), as ratios against ceilings measured in the same run
 #   make sim     every scenario in Simulations/Scenarios over seeds 1..20 (SIM_SEEDS), in the simulator
 #   make sim-bench  the simulator's speed benchmark (100 MB, 100 Mbit/s, 50 ms, 1 % loss), release build
@@ -18,7 +20,7 @@ SWIFT_FLAGS ?=
 APT_PACKAGES = libsodium-dev libuv1-dev pkg-config
 VECTORS     ?= $(wildcard ../shared/vectors/noise/*.json)
 
-.PHONY: all build demo test bench sim sim-bench fuzz fuzz-smoke flood deps clean
+.PHONY: all build demo test test-asan test-tsan bench sim sim-bench fuzz fuzz-smoke flood deps clean
 
 all: build
 
@@ -49,6 +51,23 @@ test: deps
 	$(SWIFT) build --build-tests $(SWIFT_FLAGS)
 	$(SWIFT) test --skip-build $(SWIFT_FLAGS)
 
+# The sanitizer builds keep their own scratch paths, so they never invalidate
+# the normal .build. SANITIZER_FILTER (a `swift test --filter` regex) narrows
+# the run when the whole suite is too slow under a sanitizer.
+SANITIZER_FILTER ?=
+SANITIZER_TEST_FLAGS = $(if $(SANITIZER_FILTER),--filter '$(SANITIZER_FILTER)')
+
+# Tests/lsan-suppressions.txt lists the toolchain's own leaks (XCTest's runner,
+# Foundation.Process), which would otherwise fail every run at exit.
+test-asan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-asan -Xswiftc -sanitize=address $(SWIFT_FLAGS)
+	LSAN_OPTIONS="suppressions=$(CURDIR)/Tests/lsan-suppressions.txt$(if $(LSAN_OPTIONS),:$(LSAN_OPTIONS))" \
+	$(SWIFT) test --skip-build --scratch-path .build-asan -Xswiftc -sanitize=address $(SWIFT_FLAGS) $(SANITIZER_TEST_FLAGS)
+
+test-tsan: deps
+	$(SWIFT) build --build-tests --scratch-path .build-tsan -Xswiftc -sanitize=thread $(SWIFT_FLAGS)
+	$(SWIFT) test --skip-build --scratch-path .build-tsan -Xswiftc -sanitize=thread $(SWIFT_FLAGS) $(SANITIZER_TEST_FLAGS)
+
 BENCH_FLAGS ?=
 
 bench: deps
@@ -77,4 +96,4 @@ flood: deps
 	SWIFT="$(SWIFT)" scripts/flood.sh
 
 clean:
-	rm -rf .build Benchmarks/.build Fuzz/.build
+	rm -rf .build .build-asan .build-tsan Benchmarks/.build Fuzz/.build

@@ -12,13 +12,15 @@
 // FuzzHarness holds what each target does with one input. Its files are also
 // compiled into the main package's tests (through symlinks in
 // Tests/SecureStreamsCoreTests/FuzzHarness/, with `@testable import`), where
-// FuzzCrasherTests replays every saved crasher and seed through them.
+// FuzzCrasherTests replays every saved crasher and seed through them; the
+// scenario-file harness (FuzzScenario.swift) is linked into
+// Tests/SimulationTests/FuzzHarness/ instead and replayed there.
 // FuzzDriver holds the libFuzzer entry point glue.
 import PackageDescription
 
 let targets = [
     "FuzzPacketHeader", "FuzzFrames", "FuzzInitiation", "FuzzResponse",
-    "FuzzEndpointOps", "FuzzReassembly", "FuzzKeyParsers",
+    "FuzzEndpointOps", "FuzzReassembly", "FuzzKeyParsers", "FuzzScenario",
 ]
 
 let package = Package(
@@ -29,7 +31,10 @@ let package = Package(
     targets: [
         .target(
             name: "FuzzHarness",
-            dependencies: [.product(name: "SecureStreamsCore", package: "SecureStreams")],
+            dependencies: [
+                .product(name: "SecureStreamsCore", package: "SecureStreams"),
+                .product(name: "SecureStreamsSimulator", package: "SecureStreams"),
+            ],
             swiftSettings: [.define("FUZZ_PACKAGE")]
         ),
         .target(name: "FuzzDriver"),

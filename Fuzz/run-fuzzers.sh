@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 SWIFT="${SWIFT:-swift}"
 SECONDS_PER_TARGET="${FUZZ_SECONDS:-60}"
-ALL_TARGETS=(FuzzPacketHeader FuzzFrames FuzzInitiation FuzzResponse FuzzEndpointOps FuzzReassembly FuzzKeyParsers)
+ALL_TARGETS=(FuzzPacketHeader FuzzFrames FuzzInitiation FuzzResponse FuzzEndpointOps FuzzReassembly FuzzKeyParsers FuzzScenario)
 TARGETS=("${@:-${ALL_TARGETS[@]}}")
 
 # Op-sequence targets want longer inputs sooner than libFuzzer's length control gives.
@@ -25,6 +25,7 @@ dictionary() {
         FuzzPacketHeader|FuzzInitiation|FuzzResponse|FuzzEndpointOps) echo Dictionaries/packets.dict ;;
         FuzzFrames) echo Dictionaries/frames.dict ;;
         FuzzKeyParsers) echo Dictionaries/keys.dict ;;
+        FuzzScenario) echo Dictionaries/scenario.dict ;;
         *) echo "" ;;
     esac
 }

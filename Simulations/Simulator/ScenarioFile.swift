@@ -316,11 +316,12 @@ struct Cursor {
     func probability() throws(ScenarioError) -> Double { try number(in: 0...1) }
 
     func integer(in range: ClosedRange<Int>) throws(ScenarioError) -> Int {
-        guard case .number(let number) = value, number == number.rounded(), number >= Double(range.lowerBound),
-              number <= Double(range.upperBound) else {
+        // Int(exactly:) refuses fractions and what Int cannot hold: comparing with
+        // Double(range.upperBound) instead let 2^63 through for Int.max (a trap).
+        guard case .number(let number) = value, let whole = Int(exactly: number), range.contains(whole) else {
             throw expected("a whole number between \(range.lowerBound) and \(range.upperBound)")
         }
-        return Int(number)
+        return whole
     }
 
     func milliseconds() throws(ScenarioError) -> Duration {

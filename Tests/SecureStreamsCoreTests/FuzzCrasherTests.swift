@@ -9,6 +9,8 @@ import Testing
 /// not trap. The committed seed corpora under `Fuzz/Corpus/<Target>/` are
 /// replayed too, so the harnesses are exercised even with no crashers, and a
 /// harness that no longer compiles or whose seeds trap fails the normal suite.
+/// (`FuzzScenario` needs the simulator, which these tests do not link: its
+/// inputs are replayed by SimulationTests' FuzzScenarioReplayTests.)
 @Suite struct FuzzCrasherTests {
     static let fuzzDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

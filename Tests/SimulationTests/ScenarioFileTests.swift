@@ -65,6 +65,21 @@ import Testing
         }
     }
 
+    /// 9223372036854775807 reads as the Double 2^63, which passed the old
+    /// `<= Double(Int.max)` check and then trapped converting to Int.
+    @Test func aSeedBeyondIntMaxIsRefusedNotATrap() throws {
+        let hosts = #"[{"name": "s", "address": "1.2.3.4:5", "role": "server"}]"#
+        for seed in ["9223372036854775807", "9223372036854775808", "9.3e18", "1e300"] {
+            #expect(throws: ScenarioError.self, "\(seed)") {
+                try ScenarioFile.parse(#"{"name": "n", "seed": \#(seed), "hosts": \#(hosts)}"#)
+            }
+        }
+        // The largest Double below 2^63 is a whole number Int holds: accepted as it is.
+        let top = try ScenarioFile.parse(#"{"name": "n", "seed": 9223372036854774784, "hosts": \#(hosts)}"#)
+        #expect(top.seed == 9_223_372_036_854_774_784)
+        #expect(try ScenarioFile.parse(#"{"name": "n", "seed": -0, "hosts": \#(hosts)}"#).seed == 0)
+    }
+
     @Test func jsonReaderKeepsMemberOrderAndRejectsDuplicates() throws {
         let value = try JSON.parse(Array(#"{"b": [1, 2.5e1, true, null], "a": "\u00e9\ud83d\ude00"}"#.utf8))
         #expect(value == .object([("b", .array([.number(1), .number(25), .bool(true), .null])), ("a", .string("é😀"))]))
