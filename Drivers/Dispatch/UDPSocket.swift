@@ -76,12 +76,6 @@ struct UDPSocket {
     /// Closes the descriptor. Called once, after every source on it is cancelled.
     func closeDescriptor() { _ = close(fd) }
 
-    /// The `sockaddr` to send to `destination` from this socket, or `nil`
-    /// when this socket cannot reach that family (an IPv6 peer from IPv4).
-    func socketAddress(for destination: PeerAddress) -> (storage: sockaddr_storage, length: socklen_t)? {
-        destination.socketAddress(fromSocketOf: family)
-    }
-
     // MARK: - Constants (shared: UDPOption in SecureStreams)
 
     static let solUDP = UDPOption.level
