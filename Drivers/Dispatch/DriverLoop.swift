@@ -43,7 +43,7 @@ final class DriverLoop: @unchecked Sendable {
         self.socket = socket
         self.queue = queue
         receiver = ReceiveBatch(count: batchSize)
-        sender = SendBatcher(batchSize: batchSize, usesGSO: socket.supportsGSO)
+        sender = SendBatcher(batchSize: batchSize, usesGSO: socket.supportsGSO, socketFamily: socket.family)
         var statistics = DispatchDriverStatistics()
         statistics.isGSOActive = socket.supportsGSO
         statistics.isGROActive = socket.hasGRO
@@ -140,20 +140,34 @@ final class DriverLoop: @unchecked Sendable {
     private func drainTransmits() {
         while true {
             if sender.hasPending {
-                guard sender.flush(on: socket, statistics: &statistics) == .sent else {
+                guard flush() == .sent else {
                     setWriteSourceResumed(true)
                     return
                 }
             }
             let ranDry = sender.fill(from: &loop.endpoint, now: clock.now())
             guard sender.hasPending else { break }
-            guard sender.flush(on: socket, statistics: &statistics) == .sent else {
+            guard flush() == .sent else {
                 setWriteSourceResumed(true)
                 return
             }
             if ranDry { break }
         }
         setWriteSourceResumed(false)
+    }
+
+    /// One flush of the batcher, its counters folded into the statistics.
+    private func flush() -> SendBatcher.Outcome {
+        var counters = SendCounters()
+        let outcome = sender.flush(on: socket.fd, counters: &counters)
+        statistics.datagramsSent += counters.datagramsSent
+        statistics.sendBatches += counters.sendBatches
+        statistics.gsoSends += counters.gsoSends
+        statistics.sendErrors += counters.sendErrors
+        statistics.datagramsDropped += counters.datagramsDropped
+        statistics.wouldBlock += counters.wouldBlock
+        statistics.isGSOActive = sender.usesGSO
+        return outcome
     }
 
     private func rearmTimer() {

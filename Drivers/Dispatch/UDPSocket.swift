@@ -1,5 +1,6 @@
 // The non-blocking UDP socket of a DispatchDriver: creation, options, bind,
-// and the GSO/GRO probes. Batching lives in ReceiveBatch and SendBatcher.
+// and the GSO/GRO probes. Batching lives in ReceiveBatch and SecureStreams'
+// SendBatcher.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -63,7 +64,7 @@ struct UDPSocket {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { PeerAddress(socketAddress: $0) }
             }) else { throw DispatchDriverError("getsockname", errno: EAFNOSUPPORT) }
             localAddress = local
-            supportsGSO = enableGSO && Self.option(fd, Self.solUDP, Self.udpSegment) != nil
+            supportsGSO = enableGSO && UDPOption.supportsGSO(on: fd)
             hasGRO = enableGRO && Self.setOption(fd, Self.solUDP, Self.udpGRO, 1)
         } catch {
             _ = close(fd)
@@ -75,24 +76,11 @@ struct UDPSocket {
     /// Closes the descriptor. Called once, after every source on it is cancelled.
     func closeDescriptor() { _ = close(fd) }
 
-    /// The `sockaddr` to send to `destination` from this socket, or `nil`
-    /// when this socket cannot reach that family (an IPv6 peer from IPv4).
-    func socketAddress(for destination: PeerAddress) -> (storage: sockaddr_storage, length: socklen_t)? {
-        switch (family, destination.family) {
-        case (.ipv4, .ipv4), (.ipv6, .ipv6): return destination.socketAddress
-        case (.ipv6, .ipv4): return destination.mappedToIPv6.socketAddress
-        case (.ipv4, .ipv6): return nil
-        }
-    }
+    // MARK: - Constants (shared: UDPOption in SecureStreams)
 
-    // MARK: - Constants (linux/udp.h is not imported)
-
-    /// `SOL_UDP` (= IPPROTO_UDP).
-    static let solUDP: Int32 = 17
-    /// `UDP_SEGMENT`: the GSO segment size, as a socket option or a 16-bit cmsg.
-    static let udpSegment: Int32 = 103
-    /// `UDP_GRO`: receive coalesced datagrams with their segment size in a cmsg.
-    static let udpGRO: Int32 = 104
+    static let solUDP = UDPOption.level
+    static let udpSegment = UDPOption.segment
+    static let udpGRO = UDPOption.gro
 
     // MARK: - Options
 

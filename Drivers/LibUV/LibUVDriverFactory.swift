@@ -26,9 +26,10 @@ public struct LibUVDriverFactory: DriverFactory {
     /// 64 KiB slots (libuv reads at most 20 per call).
     public var receiveBatch: Int = 16
 
-    /// Tests only: every `n`th fast-path send answers `UV_EAGAIN` without
-    /// sending (0: never), to exercise the slow path, which loopback — whose
-    /// packets never wait in the sender's buffer — cannot reach.
+    /// Tests only: every `n`th send (a `uv_udp_try_send`, or a message of a
+    /// sendmmsg batch, which then runs without GSO) answers `UV_EAGAIN`
+    /// without sending (0: never), to exercise the slow path, which loopback
+    /// — whose packets never wait in the sender's buffer — cannot reach.
     var injectedWouldBlockEvery = 0
 
     private let loop: LoopReference?

@@ -1,4 +1,5 @@
-// Sending: uv_udp_try_send on the fast path; on UV_EAGAIN a bounded queue of
+// Sending: batched with SecureStreams' SendBatcher (sendmmsg, UDP GSO) on the
+// socket's fd, or uv_udp_try_send where batching is unavailable; on would-block
 // copies handed to uv_udp_send, whose completion says the socket drained.
 import CLibUV
 import Glibc
@@ -20,9 +21,62 @@ extension LibUVSession {
     /// waits for `POLLOUT` on the handle's watcher, keeps order with later
     /// `uv_udp_try_send` calls (which answer `UV_EAGAIN` while it has
     /// queued requests), and cancels its requests cleanly on close.
+    ///
+    /// With a send batch (``LibUVSendBatch``: sendmmsg on the handle's fd),
+    /// transmits are polled into its area and sent in batches; on would-block
+    /// the first unsent datagram goes to `uv_udp_send` as above, and the rest
+    /// stay in the batch until that completion calls again. libuv does not
+    /// mind sends on its fd: it only watches it, and nothing of it is queued
+    /// meanwhile (`pendingSends == 0` before every batched send).
     func flush(now: Timestamp) {
         guard !closing, pendingSends == 0 else { return }
+        if let sendBatch {
+            flushBatched(sendBatch, now: now)
+            return
+        }
         endpointLoop.transmit(now: now) { transmit, bytes in self.send(transmit, bytes) }
+    }
+
+    /// Fills and sends batches until the endpoint runs dry or the socket
+    /// would block.
+    private func flushBatched(_ batch: LibUVSendBatch, now: Timestamp) {
+        while true {
+            if batch.batcher.hasPending {
+                guard sendBatch(batch) else { return waitForWritable(batch) }
+            }
+            let ranDry = batch.batcher.fill(from: &endpointLoop.endpoint, now: now)
+            guard batch.batcher.hasPending else { return }
+            guard sendBatch(batch) else { return waitForWritable(batch) }
+            if ranDry { return }
+        }
+    }
+
+    /// One flush of the batch, its counters added to the driver's. Returns
+    /// `false` when the socket would block.
+    private func sendBatch(_ batch: LibUVSendBatch) -> Bool {
+        var sent = SendCounters()
+        let outcome = batch.batcher.flush(on: batch.fd, counters: &sent)
+        if sent.datagramsSent > 0 {
+            bump(counters.datagramsSent, by: sent.datagramsSent)
+            bump(counters.bytesSent, by: sent.bytesSent)
+        }
+        if sent.sendBatches > 0 { bump(counters.sendBatches, by: sent.sendBatches) }
+        if sent.gsoSends > 0 { bump(counters.gsoSends, by: sent.gsoSends) }
+        if sent.sendErrors > 0 { bump(counters.sendErrors, by: sent.sendErrors) }
+        if sent.wouldBlock > 0 { bump(counters.wouldBlock, by: sent.wouldBlock) }
+        return outcome == .sent
+    }
+
+    /// The socket would block: the first unsent datagram is queued with
+    /// `uv_udp_send` (it waits for writability on the handle's own watcher);
+    /// its completion flushes the rest.
+    private func waitForWritable(_ batch: LibUVSendBatch) {
+        while pendingSends == 0, !closing {
+            let took = batch.batcher.takeFirstPending { destination, bytes in
+                enqueue(bytes, segment: bytes.count, to: addresses.socketAddress(for: destination))
+            }
+            guard took else { return }  // nothing queued (every one refused): the next input sends on
+        }
     }
 
     /// One transmit, split into `segmentSize` datagrams when it holds
@@ -126,4 +180,19 @@ struct LibUVSendRequest {
     var count: Int { UnsafeMutableRawPointer(request).load(fromByteOffset: Self.countOffset, as: Int.self) }
 
     func free() { UnsafeMutableRawPointer(request).deallocate() }
+}
+
+/// The batched send path of a session: the socket's fd (from `uv_fileno`)
+/// and a ``SendBatcher`` (a noncopyable value, hence this box). Loop-confined.
+final class LibUVSendBatch {
+    /// Messages per sendmmsg call, as the Dispatch driver's default.
+    static let batchSize = 32
+
+    let fd: Int32
+    var batcher: SendBatcher
+
+    init(fd: Int32, batcher: consuming SendBatcher) {
+        self.fd = fd
+        self.batcher = batcher
+    }
 }

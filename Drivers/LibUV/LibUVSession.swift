@@ -50,6 +50,8 @@ final class LibUVSession: @unchecked Sendable {
     var batchPending = false
     /// Datagrams handed to `uv_udp_send` and not completed yet.
     var pendingSends = 0
+    /// The batched send path; `nil` where it is unavailable (then `uv_udp_try_send`).
+    private(set) var sendBatch: LibUVSendBatch?
     private var bodies: [LibUVBody] = []
     /// Tests only (see `LibUVDriverFactory.injectedWouldBlockEvery`).
     var injectedWouldBlockEvery = 0
@@ -101,6 +103,7 @@ final class LibUVSession: @unchecked Sendable {
             try LibUVError.check(bound, "uv_udp_bind")
             setBufferSizes(socketBufferSize)
             localAddress = try boundAddress()
+            setUpSendBatch()
             try LibUVError.check(uv_timer_init(loop, timer), "uv_timer_init")
             adopt(timer)
             try LibUVError.check(uv_async_init(loop, async) { LibUVTrampolines.wake($0) }, "uv_async_init")
@@ -134,6 +137,22 @@ final class LibUVSession: @unchecked Sendable {
         if setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, socklen_t(MemoryLayout<Int32>.size)) != 0 {
             throw LibUVError("setsockopt(IPV6_V6ONLY)", code: -errno)
         }
+    }
+
+    /// Batches sends on the handle's fd where the system has sendmmsg (and
+    /// GSO where the kernel knows UDP_SEGMENT). With an injected would-block
+    /// (tests), GSO stays off so each datagram is one message, as each was
+    /// one `uv_udp_try_send` before.
+    private func setUpSendBatch() {
+        guard SendBatcher.isAvailable else { return }
+        var fd: uv_os_fd_t = -1
+        guard uv_fileno(UnsafeMutableRawPointer(udp).assumingMemoryBound(to: uv_handle_t.self), &fd) == 0, fd >= 0
+        else { return }
+        let usesGSO = injectedWouldBlockEvery == 0 && UDPOption.supportsGSO(on: fd)
+        var batcher = SendBatcher(batchSize: LibUVSendBatch.batchSize, usesGSO: usesGSO,
+                                  socketFamily: isIPv6 ? .ipv6 : .ipv4)
+        batcher.injectedWouldBlockEvery = injectedWouldBlockEvery
+        sendBatch = LibUVSendBatch(fd: fd, batcher: batcher)
     }
 
     /// Asks for large kernel buffers; the kernel may grant less

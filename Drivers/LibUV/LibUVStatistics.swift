@@ -6,16 +6,21 @@ import Synchronization
 /// Each counter is exact; the snapshot is not one atomic instant across
 /// counters (they are read one after another while the loop may run).
 public struct LibUVDriverStatistics: Hashable, Sendable {
-    /// Datagrams the kernel accepted (fast path and queued path).
+    /// Datagrams the kernel accepted (batched or fast path, and queued path).
     public var datagramsSent: UInt64 = 0
     public var bytesSent: UInt64 = 0
+    /// sendmmsg calls that sent at least one message (zero where batching
+    /// is unavailable and each datagram goes by `uv_udp_try_send`).
+    public var sendBatches: UInt64 = 0
+    /// Messages sent as one UDP GSO buffer of several datagrams.
+    public var gsoSends: UInt64 = 0
     /// Datagrams handed to the endpoint (an empty datagram counts).
     public var datagramsReceived: UInt64 = 0
     public var bytesReceived: UInt64 = 0
     /// `recvmmsg` calls that returned at least one datagram (zero while
     /// libuv reads one datagram per `recvmsg`).
     public var receiveBatches: UInt64 = 0
-    /// `uv_udp_try_send` answered `UV_EAGAIN`: the socket buffer was full.
+    /// sendmmsg or `uv_udp_try_send` would block: the socket buffer was full.
     public var wouldBlock: UInt64 = 0
     /// Datagrams copied onto the slow path (`uv_udp_send`) after a would-block.
     public var queuedDatagrams: UInt64 = 0
@@ -39,6 +44,8 @@ public struct LibUVDriverStatistics: Hashable, Sendable {
 final class LibUVCounters: Sendable {
     let datagramsSent = Atomic<UInt64>(0)
     let bytesSent = Atomic<UInt64>(0)
+    let sendBatches = Atomic<UInt64>(0)
+    let gsoSends = Atomic<UInt64>(0)
     let datagramsReceived = Atomic<UInt64>(0)
     let bytesReceived = Atomic<UInt64>(0)
     let receiveBatches = Atomic<UInt64>(0)
@@ -54,6 +61,8 @@ final class LibUVCounters: Sendable {
         LibUVDriverStatistics(
             datagramsSent: datagramsSent.load(ordering: .relaxed),
             bytesSent: bytesSent.load(ordering: .relaxed),
+            sendBatches: sendBatches.load(ordering: .relaxed),
+            gsoSends: gsoSends.load(ordering: .relaxed),
             datagramsReceived: datagramsReceived.load(ordering: .relaxed),
             bytesReceived: bytesReceived.load(ordering: .relaxed),
             receiveBatches: receiveBatches.load(ordering: .relaxed),

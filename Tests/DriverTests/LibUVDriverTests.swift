@@ -58,6 +58,10 @@ import Testing
         #expect(server.receiveBatches > 0, "recvmmsg never returned a batch: \(server)")
         #expect(server.datagramsReceived > 5_000 && client.datagramsSent > 5_000)
         #expect(server.receiveErrors == 0 && client.sendErrors == 0 && server.truncatedDatagrams == 0)
+        #if os(Linux)
+        // sendmmsg exists here: the datagrams went out in batches, not one call each.
+        #expect(client.sendBatches > 0 && client.sendBatches < client.datagramsSent, "\(client)")
+        #endif
         #expect(setup.server.driver.loopCloseStatus == 0 && setup.client.driver.loopCloseStatus == 0)
     }
 
@@ -84,10 +88,10 @@ import Testing
         print("libuv tiny buffers: client \(setup.client.driver.statistics)")
     }
 
-    /// The slow path for real: every 7th fast-path send pretends
-    /// `UV_EAGAIN`, so those datagrams (and what follows until the socket
-    /// "drains") go through copied `uv_udp_send` requests and their
-    /// completions. Order and contents must survive.
+    /// The slow path for real: every 7th send (a `uv_udp_try_send`, or a
+    /// message of a sendmmsg batch) pretends `UV_EAGAIN`, so those datagrams
+    /// go through copied `uv_udp_send` requests and their completions, the
+    /// rest waiting behind them. Order and contents must survive.
     @Test func wouldBlockQueuesCopiesAndResumesWithoutLosingOrder() throws {
         var factory = LibUVDriverFactory()
         factory.injectedWouldBlockEvery = 7
@@ -102,6 +106,9 @@ import Testing
         let client = setup.client.driver.statistics
         #expect(client.wouldBlock > 100 && client.queuedDatagrams >= client.wouldBlock, "\(client)")
         #expect(client.queueDrops == 0 && client.sendErrors == 0, "\(client)")
+        #if os(Linux)
+        #expect(client.sendBatches > 0, "the batched path was not used: \(client)")
+        #endif
     }
 
     /// Every handle's retain of the session is given back by its close

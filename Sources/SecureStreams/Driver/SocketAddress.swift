@@ -73,6 +73,19 @@ extension PeerAddress {
         return PeerAddress(ipBytes: [UInt8](repeating: 0, count: 10) + [0xff, 0xff] + ipBytes, port: port)!
     }
 
+    /// The `sockaddr` to send to this address from a socket of `family`:
+    /// mapped when an IPv6 socket sends to an IPv4 peer; `nil` when an IPv4
+    /// socket cannot reach an IPv6 peer.
+    package func socketAddress(
+        fromSocketOf family: Family
+    ) -> (storage: sockaddr_storage, length: socklen_t)? {
+        switch (family, self.family) {
+        case (.ipv4, .ipv4), (.ipv6, .ipv6): return socketAddress
+        case (.ipv6, .ipv4): return mappedToIPv6.socketAddress
+        case (.ipv4, .ipv6): return nil
+        }
+    }
+
     /// Parses a numeric `a.b.c.d:PORT`, `[v6]:PORT`, `localhost:PORT`, or a
     /// bare `:PORT` / `PORT` (then `defaultHost`).
     /// - Throws: ``AddressParseError`` saying what is wrong with the text.

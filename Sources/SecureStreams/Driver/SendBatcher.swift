@@ -1,11 +1,31 @@
-// The send side: transmits polled straight into one preallocated area, then
-// sent with sendmmsg, runs of equal-size datagrams to one peer as UDP GSO.
+// The batched send side of the drivers: transmits polled straight into one
+// preallocated area, then sent with sendmmsg, runs of equal-size datagrams to
+// one peer as UDP GSO. Driver-neutral: it needs only a non-blocking fd.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SecureStreams
+package import SecureStreamsCore
+
+/// What a ``SendBatcher`` did, added to by each flush; a driver folds it
+/// into its own statistics.
+package struct SendCounters {
+    /// Datagrams the kernel accepted (a GSO send counts each segment).
+    package var datagramsSent: UInt64 = 0
+    package var bytesSent: UInt64 = 0
+    /// sendmmsg calls that sent at least one message.
+    package var sendBatches: UInt64 = 0
+    /// Messages sent as one UDP GSO buffer of several datagrams.
+    package var gsoSends: UInt64 = 0
+    /// Hard send errors; their datagrams were dropped.
+    package var sendErrors: UInt64 = 0
+    package var datagramsDropped: UInt64 = 0
+    /// Times the socket would block.
+    package var wouldBlock: UInt64 = 0
+
+    package init() {}
+}
 
 /// Polls the endpoint into consecutive bytes of a send area and sends them
 /// in batches.
@@ -16,15 +36,21 @@ import SecureStreams
 /// ``maxSegments`` datagrams and ``maxGSOBytes`` bytes. Up to `batchSize`
 /// messages share one sendmmsg call. When the socket would block, the unsent
 /// datagrams stay (bounded by the area) and polling pauses until
-/// ``flush(on:statistics:)`` empties them.
-struct SendBatcher: ~Copyable {
+/// ``flush(on:counters:)`` empties them.
+///
+/// Destinations are converted for a socket of `socketFamily` (an IPv6
+/// socket sends to IPv4 peers mapped; an IPv4 socket drops IPv6 peers).
+package struct SendBatcher: ~Copyable {
     /// What a flush achieved.
-    enum Outcome { case sent, wouldBlock }
+    package enum Outcome { case sent, wouldBlock }
 
     /// Linux's UDP_MAX_SEGMENTS.
-    static let maxSegments = 64
+    package static let maxSegments = 64
     /// Under the 65,507-byte IPv4 (65,527 IPv6) UDP payload limit, with room to spare.
-    static let maxGSOBytes = 64_000
+    package static let maxGSOBytes = 64_000
+
+    /// Whether this system has sendmmsg (otherwise a driver may prefer its own path).
+    package static var isAvailable: Bool { MultiMessageCalls.send != nil }
 
     private struct Entry {
         var destination: PeerAddress
@@ -33,6 +59,7 @@ struct SendBatcher: ~Copyable {
     }
 
     private let batchSize: Int
+    private let socketFamily: PeerAddress.Family
     private let area: UnsafeMutableRawBufferPointer
     private var cursor = 0
     private var entries: [Entry] = []
@@ -41,7 +68,7 @@ struct SendBatcher: ~Copyable {
     private var next = 0
     private let messages: MessageVector
     /// The entries each message of the current round carries.
-    private var groups: [(first: Int, count: Int)] = []
+    private var groups: [(first: Int, count: Int, bytes: Int)] = []
     private let vectors: UnsafeMutablePointer<iovec>
     private let names: UnsafeMutablePointer<sockaddr_storage>
     private let controls: UnsafeMutableRawPointer
@@ -50,14 +77,19 @@ struct SendBatcher: ~Copyable {
     private var cachedDestination: PeerAddress?
     private var cachedName: (storage: sockaddr_storage, length: socklen_t)?
     /// Whether GSO may be used; cleared for good when the kernel refuses it.
-    private(set) var usesGSO: Bool
+    package private(set) var usesGSO: Bool
+    /// Tests only: every `n`th message answers EAGAIN without being sent (0: never).
+    package var injectedWouldBlockEvery = 0
+    private var sendsSinceInjection = 0
 
     /// True when unsent datagrams wait for the socket to become writable.
-    var hasPending: Bool { next < entries.count }
+    package var hasPending: Bool { next < entries.count }
 
-    init(batchSize: Int, usesGSO: Bool) {
+    package init(batchSize: Int, usesGSO: Bool, socketFamily: PeerAddress.Family) {
+        precondition(batchSize > 0, "a send batch needs at least one message")
         self.batchSize = batchSize
         self.usesGSO = usesGSO
+        self.socketFamily = socketFamily
         area = .allocate(byteCount: batchSize * 65_536, alignment: 16)
         entryCapacity = batchSize * Self.maxSegments
         entries.reserveCapacity(entryCapacity)
@@ -79,7 +111,7 @@ struct SendBatcher: ~Copyable {
     /// Polls `endpoint` into the free part of the area until it has nothing
     /// more or the area is full. Returns whether the endpoint ran dry.
     /// - Precondition: nothing is pending.
-    mutating func fill(from endpoint: inout Endpoint, now: Timestamp) -> Bool {
+    package mutating func fill(from endpoint: inout Endpoint, now: Timestamp) -> Bool {
         precondition(!hasPending, "fill while datagrams wait to be sent")
         entries.removeAll(keepingCapacity: true)
         cursor = 0
@@ -103,18 +135,31 @@ struct SendBatcher: ~Copyable {
         return false
     }
 
-    /// Sends the pending datagrams. On would-block the rest stay pending.
-    mutating func flush(on socket: UDPSocket, statistics: inout DispatchDriverStatistics) -> Outcome {
+    /// Sends the pending datagrams on `fd` (non-blocking). On would-block the
+    /// rest stay pending.
+    package mutating func flush(on fd: Int32, counters: inout SendCounters) -> Outcome {
         var retries = 0
         while next < entries.count {
-            let built = build(socket: socket, statistics: &statistics)
+            let built = build(counters: &counters)
             guard built > 0 else { continue }  // every datagram of this round was unsendable
-            let sent = messages.send(on: socket.fd, count: built)
+            var count = built
+            if injectedWouldBlockEvery > 0 {
+                let allowed = injectedWouldBlockEvery - 1 - sendsSinceInjection
+                if allowed <= 0 {
+                    sendsSinceInjection = 0
+                    counters.wouldBlock += 1
+                    return .wouldBlock
+                }
+                count = min(count, allowed)
+            }
+            let sent = messages.send(on: fd, count: count)
             if sent > 0 {
-                statistics.sendBatches += 1
+                if injectedWouldBlockEvery > 0 { sendsSinceInjection += sent }
+                counters.sendBatches += 1
                 for group in groups[0..<sent] {
-                    statistics.datagramsSent += UInt64(group.count)
-                    if group.count > 1 { statistics.gsoSends += 1 }
+                    counters.datagramsSent += UInt64(group.count)
+                    counters.bytesSent += UInt64(group.bytes)
+                    if group.count > 1 { counters.gsoSends += 1 }
                 }
                 next = groups[sent - 1].first + groups[sent - 1].count
                 retries = 0
@@ -123,47 +168,61 @@ struct SendBatcher: ~Copyable {
             let error = errno
             switch error {
             case EAGAIN, EWOULDBLOCK, ENOBUFS:
-                statistics.wouldBlock += 1
+                counters.wouldBlock += 1
                 return .wouldBlock
             case EINTR:
                 continue
             case EIO, EINVAL, ENOPROTOOPT, EOPNOTSUPP, EMSGSIZE:
                 if groups[0].count > 1 {
                     usesGSO = false  // the kernel or the device refuses GSO: batch without it from now on
-                    statistics.isGSOActive = false
                 } else {
-                    drop(statistics: &statistics)
+                    drop(counters: &counters)
                 }
             case ECONNREFUSED where retries < 2:
                 // An ICMP report from an earlier datagram, not about this one.
-                statistics.sendErrors += 1
+                counters.sendErrors += 1
                 retries += 1
             default:
-                drop(statistics: &statistics)
+                drop(counters: &counters)
                 retries = 0
             }
         }
         return .sent
     }
 
+    /// Hands the first pending datagram to `body` and counts it as no longer
+    /// pending: for a driver that sends it by other means (a queued send that
+    /// waits for writability). The bytes are valid only during `body`.
+    /// Returns `false` when nothing is pending.
+    package mutating func takeFirstPending(_ body: (PeerAddress, UnsafeRawBufferPointer) -> Void) -> Bool {
+        while next < entries.count {
+            let entry = entries[next]
+            next += 1
+            guard entry.count > 0 else { continue }  // dropped
+            body(entry.destination, UnsafeRawBufferPointer(rebasing: area[entry.offset..<entry.offset + entry.count]))
+            return true
+        }
+        return false
+    }
+
     /// Counts a hard error and gives up the first message of the round.
-    private mutating func drop(statistics: inout DispatchDriverStatistics) {
-        statistics.sendErrors += 1
-        statistics.datagramsDropped += UInt64(groups[0].count)
+    private mutating func drop(counters: inout SendCounters) {
+        counters.sendErrors += 1
+        counters.datagramsDropped += UInt64(groups[0].count)
         next = groups[0].first + groups[0].count
     }
 
     /// Fills the message vector from `next`: returns the message count.
     /// Datagrams this socket cannot address are dropped and counted.
-    private mutating func build(socket: UDPSocket, statistics: inout DispatchDriverStatistics) -> Int {
+    private mutating func build(counters: inout SendCounters) -> Int {
         groups.removeAll(keepingCapacity: true)
         var index = next
         while groups.count < batchSize, index < entries.count {
             let first = entries[index]
-            guard first.count > 0, let name = name(for: first.destination, socket: socket) else {
+            guard first.count > 0, let name = name(for: first.destination) else {
                 if first.count > 0 {  // counted once: a zero count marks it dropped
-                    statistics.sendErrors += 1
-                    statistics.datagramsDropped += 1
+                    counters.sendErrors += 1
+                    counters.datagramsDropped += 1
                     entries[index].count = 0
                 }
                 index += 1
@@ -193,20 +252,18 @@ struct SendBatcher: ~Copyable {
                 let control = controls + slot * Self.controlBytes
                 header.msg_control = control
                 header.msg_controllen = .init(ControlMessage.write(
-                    level: UDPSocket.solUDP, type: UDPSocket.udpSegment, value: UInt16(first.count), into: control))
+                    level: UDPOption.level, type: UDPOption.segment, value: UInt16(first.count), into: control))
             }
             messages.set(slot, header)
-            groups.append((index, end - index))
+            groups.append((index, end - index, total))
             index = end
         }
         return groups.count
     }
 
-    private mutating func name(
-        for destination: PeerAddress, socket: UDPSocket
-    ) -> (storage: sockaddr_storage, length: socklen_t)? {
+    private mutating func name(for destination: PeerAddress) -> (storage: sockaddr_storage, length: socklen_t)? {
         if let cachedName, cachedDestination == destination { return cachedName }
-        guard let name = socket.socketAddress(for: destination) else { return nil }
+        guard let name = destination.socketAddress(fromSocketOf: socketFamily) else { return nil }
         cachedDestination = destination
         cachedName = name
         return name

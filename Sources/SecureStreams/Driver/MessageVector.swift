@@ -1,9 +1,10 @@
 // The C-level pieces Swift's Glibc module does not import: `struct mmsghdr`,
-// recvmmsg/sendmmsg (declared only under _GNU_SOURCE), and the CMSG_* macros.
+// recvmmsg/sendmmsg (declared only under _GNU_SOURCE), the CMSG_* macros and
+// the UDP GSO/GRO constants. Shared by the drivers of this package.
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #elseif canImport(Darwin)
-import Darwin
+package import Darwin
 #endif
 
 /// A preallocated array of `struct mmsghdr` (a `msghdr` followed by the
@@ -13,20 +14,20 @@ import Darwin
 /// `mmsghdr` is not imported (it needs `_GNU_SOURCE`), so the entries live
 /// in raw memory at the C stride and are read and written with
 /// `load`/`storeBytes`, which is defined for these trivial types.
-struct MessageVector: ~Copyable {
+package struct MessageVector: ~Copyable {
     /// Number of entries.
-    let capacity: Int
+    package let capacity: Int
     private let storage: UnsafeMutableRawPointer
 
     /// `sizeof(struct mmsghdr)`: the msghdr, the 32-bit length, padded to the msghdr's alignment.
-    static let stride: Int = {
+    package static let stride: Int = {
         let unpadded = MemoryLayout<msghdr>.size + MemoryLayout<UInt32>.size
         let alignment = MemoryLayout<msghdr>.alignment
         return (unpadded + alignment - 1) / alignment * alignment
     }()
     private static let lengthOffset = MemoryLayout<msghdr>.size
 
-    init(capacity: Int) {
+    package init(capacity: Int) {
         precondition(capacity > 0, "a message vector needs at least one entry")
         self.capacity = capacity
         storage = .allocate(byteCount: capacity * Self.stride, alignment: MemoryLayout<msghdr>.alignment)
@@ -36,25 +37,25 @@ struct MessageVector: ~Copyable {
     deinit { storage.deallocate() }
 
     /// Sets entry `index` to `header`, with a zero `msg_len`.
-    func set(_ index: Int, _ header: msghdr) {
+    package func set(_ index: Int, _ header: msghdr) {
         storage.storeBytes(of: header, toByteOffset: index * Self.stride, as: msghdr.self)
         storage.storeBytes(of: 0, toByteOffset: index * Self.stride + Self.lengthOffset, as: UInt32.self)
     }
 
     /// The header of entry `index` as the kernel left it (lengths, flags).
-    func header(_ index: Int) -> msghdr {
+    package func header(_ index: Int) -> msghdr {
         storage.load(fromByteOffset: index * Self.stride, as: msghdr.self)
     }
 
     /// Bytes the kernel received into (or sent from) entry `index`.
-    func length(_ index: Int) -> Int {
+    package func length(_ index: Int) -> Int {
         Int(storage.load(fromByteOffset: index * Self.stride + Self.lengthOffset, as: UInt32.self))
     }
 
     /// Calls recvmmsg (or recvmsg once per entry where it does not exist) on
     /// the first `count` entries without blocking. Returns the number of
     /// messages, or -1 with `errno` set.
-    func receive(on fd: Int32, count: Int) -> Int {
+    package func receive(on fd: Int32, count: Int) -> Int {
         if let call = MultiMessageCalls.receive {
             return Int(call(fd, storage, UInt32(count), Int32(MSG_DONTWAIT), nil))
         }
@@ -69,7 +70,7 @@ struct MessageVector: ~Copyable {
     /// Calls sendmmsg (or sendmsg per entry where it does not exist) on the
     /// first `count` entries. Returns how many messages left, or -1 with
     /// `errno` set (then none did).
-    func send(on fd: Int32, count: Int) -> Int {
+    package func send(on fd: Int32, count: Int) -> Int {
         if let call = MultiMessageCalls.send {
             return Int(call(fd, storage, UInt32(count), Int32(MSG_DONTWAIT)))
         }
@@ -83,14 +84,14 @@ struct MessageVector: ~Copyable {
 
 /// recvmmsg and sendmmsg, looked up once in the C library (they are not
 /// visible to Swift without `_GNU_SOURCE`); `nil` where the system has none.
-enum MultiMessageCalls {
-    typealias Receive = @convention(c) (
+package enum MultiMessageCalls {
+    package typealias Receive = @convention(c) (
         Int32, UnsafeMutableRawPointer?, UInt32, Int32, UnsafeMutablePointer<timespec>?
     ) -> Int32
-    typealias Send = @convention(c) (Int32, UnsafeMutableRawPointer?, UInt32, Int32) -> Int32
+    package typealias Send = @convention(c) (Int32, UnsafeMutableRawPointer?, UInt32, Int32) -> Int32
 
-    static let receive: Receive? = lookUp("recvmmsg", as: Receive.self)
-    static let send: Send? = lookUp("sendmmsg", as: Send.self)
+    package static let receive: Receive? = lookUp("recvmmsg", as: Receive.self)
+    package static let send: Send? = lookUp("sendmmsg", as: Send.self)
 
     private static func lookUp<F>(_ name: String, as type: F.Type) -> F? {
         #if os(Linux)
@@ -103,22 +104,22 @@ enum MultiMessageCalls {
 }
 
 /// The CMSG_* macros of `<sys/socket.h>`, for one ancillary item at a time.
-enum ControlMessage {
+package enum ControlMessage {
     /// `CMSG_ALIGN`: ancillary data is aligned to `size_t`.
-    static func align(_ length: Int) -> Int {
+    package static func align(_ length: Int) -> Int {
         let word = MemoryLayout<Int>.size
         return (length + word - 1) & ~(word - 1)
     }
 
     /// `CMSG_LEN(length)`: the header plus `length` data bytes.
-    static func length(_ dataLength: Int) -> Int { align(MemoryLayout<cmsghdr>.size) + dataLength }
+    package static func length(_ dataLength: Int) -> Int { align(MemoryLayout<cmsghdr>.size) + dataLength }
 
     /// `CMSG_SPACE(length)`: what one item with `length` data bytes occupies.
-    static func space(_ dataLength: Int) -> Int { align(MemoryLayout<cmsghdr>.size) + align(dataLength) }
+    package static func space(_ dataLength: Int) -> Int { align(MemoryLayout<cmsghdr>.size) + align(dataLength) }
 
     /// Writes one item (`level`, `type`, a 16-bit value) at `buffer` and
     /// returns the `msg_controllen` to use.
-    static func write(level: Int32, type: Int32, value: UInt16, into buffer: UnsafeMutableRawPointer) -> Int {
+    package static func write(level: Int32, type: Int32, value: UInt16, into buffer: UnsafeMutableRawPointer) -> Int {
         var header = cmsghdr()
         header.cmsg_len = .init(length(MemoryLayout<UInt16>.size))
         header.cmsg_level = level
@@ -130,7 +131,7 @@ enum ControlMessage {
 
     /// Finds the integer carried by the item (`level`, `type`) among the
     /// `count` bytes of ancillary data at `buffer`; `nil` when absent.
-    static func integer(level: Int32, type: Int32, in buffer: UnsafeRawPointer, count: Int) -> Int? {
+    package static func integer(level: Int32, type: Int32, in buffer: UnsafeRawPointer, count: Int) -> Int? {
         let headerSize = align(MemoryLayout<cmsghdr>.size)
         var offset = 0
         while offset + MemoryLayout<cmsghdr>.size <= count {
@@ -150,5 +151,23 @@ enum ControlMessage {
             offset += align(itemLength)
         }
         return nil
+    }
+}
+
+/// The UDP socket options of `<linux/udp.h>` (not imported), and the probe
+/// for GSO.
+package enum UDPOption {
+    /// `SOL_UDP` (= IPPROTO_UDP).
+    package static let level: Int32 = 17
+    /// `UDP_SEGMENT`: the GSO segment size, as a socket option or a 16-bit cmsg.
+    package static let segment: Int32 = 103
+    /// `UDP_GRO`: receive coalesced datagrams with their segment size in a cmsg.
+    package static let gro: Int32 = 104
+
+    /// Whether the kernel knows UDP_SEGMENT on `fd` (a getsockopt that succeeds).
+    package static func supportsGSO(on fd: Int32) -> Bool {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, level, segment, &value, &length) == 0
     }
 }
