@@ -3,7 +3,7 @@
 // ChaCha20-Poly1305 per 1,350-byte packet, measured in this process.
 //
 // Raw UDP goes --batch datagrams per sendmmsg/recvmmsg call (32, the Dispatch
-// driver's batch; 1, one send/recvfrom per datagram as the poll(2) driver).
+// and libuv drivers' batch; 1, one send/recvfrom per datagram as the poll(2) driver).
 import Foundation
 import SecureStreams
 
