@@ -85,7 +85,6 @@ import Testing
                     "datagrams queued without a would-block: \(stats)")
             #expect(stats.sendErrors == 0, "\(stats)")
         }
-        print("libuv tiny buffers: client \(setup.client.driver.statistics)")
     }
 
     /// The slow path for real: every 7th send (a `uv_udp_try_send`, or a
