@@ -117,14 +117,8 @@ struct Connect: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging()
         let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
-        let connection: SSConnection
-        do {
-            connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
-                                              knownHosts: common.knownHostsPath, logger: logger)
-        } catch {
-            await host.shutdown()
-            throw error
-        }
+        let connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
+                                                knownHosts: common.knownHostsPath, logger: logger)
         logger.info("connected to \(connection.peer)")
         var failure: (any Error)?
         do {

@@ -182,8 +182,20 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
 
     /// Connects, retrying a handshake that got no answer `attempts` times
     /// with doubling pauses; other failures (refusal, key mismatch) at once.
+    /// When it fails, `host` is shut down (it was made for this connection).
     func connect(_ host: SSHost, service: String, protocol proto: String, attempts: Int,
                  knownHosts: String?, logger: Logger) async throws -> SSConnection {
+        do {
+            return try await attemptConnection(host, service: service, protocol: proto, attempts: attempts,
+                                               knownHosts: knownHosts, logger: logger)
+        } catch {
+            await host.shutdown()
+            throw error
+        }
+    }
+
+    private func attemptConnection(_ host: SSHost, service: String, protocol proto: String, attempts: Int,
+                                   knownHosts: String?, logger: Logger) async throws -> SSConnection {
         var pause: Duration = .milliseconds(250)
         for attempt in 1...max(1, attempts) {
             do {

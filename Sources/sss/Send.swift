@@ -60,14 +60,8 @@ struct Send: AsyncParsableCommand {
         let total = files.reduce(0) { $0 + $1.size }
 
         let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
-        let connection: SSConnection
-        do {
-            connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
-                                              knownHosts: common.knownHostsPath, logger: logger)
-        } catch {
-            await host.shutdown()
-            throw error
-        }
+        let connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
+                                                knownHosts: common.knownHostsPath, logger: logger)
         logger.info("connected to \(connection.peer) at \(peer.address)")
 
         let progress = Progress(total: total, label: "sending \(files.count) file\(files.count == 1 ? "" : "s")",

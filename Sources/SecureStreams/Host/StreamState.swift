@@ -101,7 +101,7 @@ final class StreamState {
                 return .some(nil)
             }
         } catch {
-            throw translate(error, loop: loop)
+            throw translate(error)
         }
     }
 
@@ -139,7 +139,7 @@ final class StreamState {
                 }
             } catch {
                 writers.removeFirst()
-                complete(writer, translate(error, loop: loop))
+                complete(writer, translate(error))
                 continue
             }
             writers.removeFirst()
@@ -180,7 +180,7 @@ final class StreamState {
 
     /// A core usage error on a live connection names a stream condition;
     /// on a closed one, the closing reason is what the caller needs.
-    private func translate(_ error: UsageError, loop: EndpointLoop) -> HostError {
+    private func translate(_ error: UsageError) -> HostError {
         if let failure { return failure }
         if let code = resetByPeer { return HostError(.streamReset(id, code)) }
         return HostError(.usage(error))
