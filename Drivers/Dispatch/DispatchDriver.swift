@@ -1,7 +1,6 @@
 // SecureStreamsDispatch: UDP on a DispatchSource (epoll on Linux).
 import Dispatch
 public import SecureStreams
-import Synchronization
 
 /// A ``Driver`` on Dispatch: one non-blocking UDP socket, one serial queue
 /// as the loop thread, a read source (recvmmsg batches, GRO), a write source

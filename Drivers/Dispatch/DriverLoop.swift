@@ -1,7 +1,6 @@
 // The loop thread of a DispatchDriver: everything here runs on its serial queue.
 import Dispatch
 import SecureStreams
-import Synchronization
 
 /// What a ``DispatchDriver`` runs on its queue: the endpoint loop, the
 /// socket, the batches, the three sources, the clock.
@@ -17,7 +16,7 @@ final class DriverLoop: @unchecked Sendable {
     }
 
     let queue: DispatchQueue
-    let shared: Mutex<Shared>
+    let shared: Locked<Shared>
     /// Left once the descriptor is closed: what a shutdown from another thread waits for.
     let closed = DispatchGroup()
 
@@ -50,7 +49,7 @@ final class DriverLoop: @unchecked Sendable {
         statistics.receiveBufferBytes = socket.receiveBufferBytes
         statistics.sendBufferBytes = socket.sendBufferBytes
         self.statistics = statistics
-        shared = Mutex(Shared(statistics: statistics))
+        shared = Locked(Shared(statistics: statistics))
         closed.enter()
     }
 

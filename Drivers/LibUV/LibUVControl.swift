@@ -22,7 +22,7 @@ final class LibUVControl: Sendable {
         var queue: [LibUVBody] = []
     }
 
-    private let state = LibUVLock(State())
+    private let state = Locked(State())
 
     /// Queues `body` and calls `wake` (under the lock) if the driver runs;
     /// otherwise hands the body back to be dropped.

@@ -1,5 +1,6 @@
 // Own-loop mode: a uv_loop_t and the pthread that runs it.
 import CLibUV
+import SecureStreams
 import Glibc
 
 /// A libuv loop of the driver's own and the thread running it.
@@ -20,9 +21,9 @@ final class LibUVLoopThread: @unchecked Sendable {
         var closeStatus: Int32?
     }
 
-    private let state = LibUVLock(State())
+    private let state = Locked(State())
     /// Serialises joiners: the second waits for the first to finish joining.
-    private let joinGate = LibUVLock(())
+    private let joinGate = Locked(())
 
     init() throws(LibUVError) {
         let status = uv_loop_init(loop)

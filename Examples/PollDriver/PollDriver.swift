@@ -5,7 +5,6 @@
 import Foundation
 import Glibc
 public import SecureStreams
-import Synchronization
 
 /// Starts ``PollDriver``s.
 public struct PollDriverFactory: DriverFactory {
@@ -22,7 +21,7 @@ public final class PollDriver: Driver, @unchecked Sendable {
     private let loop: EndpointLoop                 // touched on the loop thread only
     private let socket: Int32
     private let wake: (read: Int32, write: Int32)
-    private let pending = Mutex<(bodies: [@Sendable (EndpointLoop) -> Void], stopped: Bool)>(([], false))
+    private let pending = Locked<(bodies: [@Sendable (EndpointLoop) -> Void], stopped: Bool)>(([], false))
     private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 

@@ -4,7 +4,6 @@ import Glibc
 import Dispatch
 import SecureStreams
 import SecureStreamsDispatch
-import Synchronization
 import Testing
 
 /// Two endpoints on two `DispatchDriver`s over the real loopback: handshake,
@@ -124,7 +123,7 @@ import Testing
         let address = peer.driver.localAddress
         #expect(address.port != 0)
         let driver = peer.driver
-        let ranAfterShutdown = Mutex(false)
+        let ranAfterShutdown = Locked(false)
         // From the loop thread: returns at once (no deadlock); the body queued after it is dropped.
         let shutDownOnLoop = onLoop(driver) { _ in
             driver.shutdown()

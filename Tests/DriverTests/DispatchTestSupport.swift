@@ -6,7 +6,6 @@ import Glibc
 import Dispatch
 import SecureStreams
 import SecureStreamsDispatch
-import Synchronization
 
 /// How long a test waits for the network before it reports failure. Not a
 /// timing assertion: a healthy run needs a small fraction of it.
@@ -155,7 +154,7 @@ final class BulkReceiver: @unchecked Sendable {
 
 /// Runs `body` on `driver`'s loop and returns what it computed (nil after 30 s).
 func onLoop<T: Sendable>(_ driver: DispatchDriver, _ body: @escaping @Sendable (EndpointLoop) -> T) -> T? {
-    let result = Mutex<T?>(nil)
+    let result = Locked<T?>(nil)
     let semaphore = DispatchSemaphore(value: 0)
     driver.execute { loop in
         let value = body(loop)

@@ -271,8 +271,8 @@ import Testing
 
 /// How often each body ran (touched on the loop thread, read after a latch).
 final class LibUVRunTally: Sendable {
-    private let storage: LibUVTestLock<[Int]>
-    init(count: Int) { storage = LibUVTestLock(Array(repeating: 0, count: count)) }
+    private let storage: Locked<[Int]>
+    init(count: Int) { storage = Locked(Array(repeating: 0, count: count)) }
     func record(_ id: Int) { storage.withLock { $0[id] += 1 } }
     var counts: [Int] { storage.withLock { $0 } }
 }

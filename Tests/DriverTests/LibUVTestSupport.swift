@@ -10,7 +10,7 @@ import SecureStreamsLibUV
 /// Opens once; waiters give up after a generous bound (a failure, not a timing check).
 final class LibUVLatch: @unchecked Sendable {
     private let semaphore = DispatchSemaphore(value: 0)
-    private let opened = LibUVTestLock(false)
+    private let opened = Locked(false)
 
     func open() {
         let first = opened.withLock { opened in
@@ -234,26 +234,3 @@ let libUVIPv6LoopbackAvailable: Bool = {
     defer { close(fd) }
     return PeerAddress.loopback(.ipv6).withSocketAddress { bind(fd, $0, $1) == 0 }
 }()
-
-/// A value behind a pthread mutex (which ThreadSanitizer understands, unlike
-/// `Synchronization.Mutex`'s raw futexes on Linux).
-final class LibUVTestLock<Value>: @unchecked Sendable {
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&value)
-    }
-}

@@ -1,5 +1,4 @@
 public import SecureStreamsCore
-import Synchronization
 
 /// What happens to a connection, as ``Connection/events`` reports it.
 public enum ConnectionEvent: Sendable, Equatable {
@@ -31,7 +30,7 @@ public final class Connection: Sendable {
     let runtime: Runtime
     let handle: ConnectionHandle
     /// Why the connection ended, once it did (set on the loop).
-    let ending = Mutex<ConnectionError?>(nil)
+    let ending = Locked<ConnectionError?>(nil)
     let incomingContinuation: AsyncStream<Stream>.Continuation
     let eventsContinuation: AsyncStream<ConnectionEvent>.Continuation
 

@@ -1,5 +1,4 @@
 import SecureStreamsCore
-import Synchronization
 
 /// What every public object of a host shares: the driver that runs the loop
 /// and the loop-confined state. Calls hop onto the loop through `perform`.
@@ -10,7 +9,7 @@ import Synchronization
 final class Runtime: Sendable {
     let core: HostCore
     let driver: any Driver
-    private let closed = Mutex(false)
+    private let closed = Locked(false)
 
     init(core: HostCore, driver: any Driver) {
         self.core = core

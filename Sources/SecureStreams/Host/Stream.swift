@@ -1,5 +1,4 @@
 public import SecureStreamsCore
-import Synchronization
 
 /// What happens to a stream, as ``Stream/events`` reports it.
 public enum StreamEvent: Sendable, Equatable {
@@ -46,7 +45,7 @@ public final class Stream: Sendable {
     let eventsContinuation: AsyncStream<StreamEvent>.Continuation
     /// Bytes admitted and not yet taken by the endpoint, and the failure of
     /// a write nobody waited for.
-    private let outbox = Mutex<(pending: Int, failure: HostError?)>((0, nil))
+    private let outbox = Locked<(pending: Int, failure: HostError?)>((0, nil))
 
     init(runtime: Runtime, connection: Connection, id: StreamID) {
         self.runtime = runtime

@@ -1,4 +1,3 @@
-import Synchronization
 
 /// A cancellation flag shared by a suspended call and the loop that will
 /// resume it. The caller's cancellation handler sets it before asking the
@@ -6,7 +5,7 @@ import Synchronization
 /// once: the loop checks the flag before parking a waiter, and a cancel that
 /// arrives later finds the parked waiter by identity.
 final class WaitToken: Sendable {
-    private let cancelled = Mutex(false)
+    private let cancelled = Locked(false)
 
     var isCancelled: Bool { cancelled.withLock { $0 } }
 
