@@ -25,7 +25,7 @@ import Testing
         switch target {
         case "FuzzPacketHeader": FuzzPacketHeader.run
         case "FuzzFrames": FuzzFrames.run
-        case "FuzzInitiation": FuzzInitiation.run
+        case "FuzzInitiation": { FuzzInitiation.run($0) }
         case "FuzzResponse": FuzzResponse.run
         case "FuzzEndpointOps": { FuzzEndpointOps.run($0) }
         case "FuzzReassembly": FuzzReassembly.run
@@ -84,6 +84,16 @@ import Testing
             endpoint.handleDatagram($0, from: FuzzFixtures.clientAddress, now: FuzzFixtures.start)
         }
         #expect(endpoint.connectionCount == 1)
+        // Under load: the raw Initiation is answered with a cookie, and the
+        // retry proving it is accepted, unless the cookie has gone stale.
+        func outcome(_ name: String) throws -> FuzzInitiation.Outcome {
+            try #require(seeds.first { $0.name == name }).bytes.withUnsafeBytes { FuzzInitiation.run($0) }
+        }
+        for suite in ["ik", "xx"] {
+            #expect(try outcome("loaded-raw-\(suite)") == .init(retriedWithCookie: true, connectionsAdded: 1))
+            #expect(try outcome("loaded-raw-\(suite)-stale") == .init(retriedWithCookie: true, connectionsAdded: 0))
+            #expect(try outcome("raw-\(suite)") == .init(retriedWithCookie: false, connectionsAdded: 1))
+        }
 
         // The op-sequence seeds move stream bytes end to end, so the
         // prefix check in FuzzEndpointOps is not vacuous.

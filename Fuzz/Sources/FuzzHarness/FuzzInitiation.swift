@@ -1,6 +1,8 @@
 // FuzzInitiation: a listening responder (fixed identity) handed one first
 // handshake message. Half the inputs are framed as an Initiation with a correct
-// mac1, so they get past the one-hash filter into Noise and the cookie logic.
+// mac1, so they get past the one-hash filter into Noise and the cookie logic;
+// some go to a responder under load, and the cookie it answers with is then
+// proven (or proven too late) as an honest initiator would.
 #if FUZZ_PACKAGE
 @_spi(Fuzzing) import SecureStreamsCore
 #else
@@ -9,35 +11,112 @@
 
 public enum FuzzInitiation {
     nonisolated(unsafe) static let responder = FuzzFixtures.server()
+    /// A responder under load: it allows no pending handshake beyond the one a
+    /// genuine client (from a third address) started, so every further
+    /// Initiation must prove its address with a cookie.
+    nonisolated(unsafe) static let loadedResponder = loaded()
+    static let loadingAddress = PeerAddress(ipv4: 10, 0, 0, 3, port: 41_000)
 
     /// Input: a mode byte, then either the raw datagram (mode bit 0 clear) or
     /// suite selector, sender CID (8 bytes) and Noise message, which the
     /// harness frames as an Initiation and signs with mac1. Mode bit 1 hands
-    /// the same datagram over a second time (a retransmitted Initiation).
-    public static func run(_ data: UnsafeRawBufferPointer) {
+    /// the same datagram over a second time (a retransmitted Initiation); bit 2
+    /// sends it from a stranger's address. Bit 3 sends it to the loaded
+    /// responder and, when a Cookie packet comes back, retries the way an
+    /// honest initiator would (`mac2` under the cookie); bit 4 makes that retry
+    /// come after the cookie secret has rotated out (the cookie is stale).
+    /// What one input did: whether a cookie was proven in a retry, and the
+    /// connections the responder held beyond its fixture's afterwards (before
+    /// the final timeout), so tests can check the seeds reach their paths.
+    public struct Outcome: Equatable {
+        public var retriedWithCookie = false
+        public var connectionsAdded = 0
+    }
+
+    @discardableResult
+    public static func run(_ data: UnsafeRawBufferPointer) -> Outcome {
+        var outcome = Outcome()
         var input = FuzzBytes(data)
         let mode = input.u8()
         let datagram = mode & 1 == 1 ? framed(&input) : input.rest()
-        var endpoint = responder
+        let underLoad = mode & 8 != 0
+        var endpoint = underLoad ? loadedResponder : responder
+        let baseline = endpoint.connectionCount
         let source = mode & 4 == 0 ? FuzzFixtures.clientAddress : FuzzFixtures.strangerAddress
         var now = FuzzFixtures.start
-        var buffer = [UInt8](repeating: 0, count: 2_048)
+        var cookieReply: [UInt8]?
         for _ in 0..<(mode & 2 == 0 ? 1 : 2) {
-            var copy = datagram
-            copy.withUnsafeMutableBytes { endpoint.handleDatagram($0, from: source, now: now) }
-            while let transmit = buffer.withUnsafeMutableBytes({ endpoint.pollTransmit(now: now, into: $0) }) {
-                precondition(transmit.count <= buffer.count)
-                // Anti-amplification: nothing above 3× what arrived (§4).
-                precondition(transmit.count <= 3 * datagram.count + 64, "reply larger than 3x the Initiation")
+            for reply in deliver(datagram, to: &endpoint, from: source, now: now)
+            where reply.count == FuzzEntryPoints.cookiePacketCount && reply[1] == 0x04 {
+                cookieReply = reply
             }
-            while endpoint.pollEvent() != nil {}
-            precondition(endpoint.connectionCount <= 1)
+            precondition(endpoint.connectionCount <= baseline + 1)
+            // Under load nothing is kept for an Initiation before its cookie (§4.1).
+            if underLoad { precondition(endpoint.connectionCount == baseline, "state kept before a cookie") }
             now = now + .milliseconds(1)
         }
+        if underLoad, let cookieReply {
+            var retry = datagram
+            let answered = cookieReply.withUnsafeBytes { packet in
+                retry.withUnsafeMutableBytes {
+                    FuzzEntryPoints.answerCookie(packet, initiation: $0,
+                                                 responder: FuzzFixtures.serverIdentity.endpointID)
+                }
+            }
+            // The endpoint sealed that cookie for this very Initiation.
+            precondition(answered, "a Cookie packet the initiator cannot open")
+            let stale = mode & 16 != 0
+            if stale { now = now + .seconds(241) }
+            _ = deliver(retry, to: &endpoint, from: source, now: now)
+            precondition(endpoint.connectionCount <= baseline + 1)
+            if stale { precondition(endpoint.connectionCount == baseline, "a stale cookie was accepted") }
+            outcome.retriedWithCookie = true
+        }
+        outcome.connectionsAdded = endpoint.connectionCount - baseline
         now = now + .seconds(11)
         endpoint.handleTimeout(now: now)
+        var buffer = [UInt8](repeating: 0, count: 2_048)
         while buffer.withUnsafeMutableBytes({ endpoint.pollTransmit(now: now, into: $0) }) != nil {}
         while endpoint.pollEvent() != nil {}
+        return outcome
+    }
+
+    /// Hands `datagram` to `endpoint` and returns what it sends back, checking
+    /// that nothing exceeds 3× what arrived (§4).
+    static func deliver(_ datagram: [UInt8], to endpoint: inout Endpoint, from source: PeerAddress,
+                        now: Timestamp) -> [[UInt8]] {
+        var copy = datagram
+        copy.withUnsafeMutableBytes { endpoint.handleDatagram($0, from: source, now: now) }
+        var replies: [[UInt8]] = []
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while let transmit = buffer.withUnsafeMutableBytes({ endpoint.pollTransmit(now: now, into: $0) }) {
+            precondition(transmit.count <= buffer.count)
+            precondition(transmit.count <= 3 * datagram.count + 64, "reply larger than 3x the Initiation")
+            replies.append(Array(buffer[0..<transmit.count]))
+        }
+        while endpoint.pollEvent() != nil {}
+        return replies
+    }
+
+    static func loaded() -> Endpoint {
+        var configuration = EndpointConfiguration(identity: FuzzFixtures.serverIdentity)
+        configuration.maxPendingHandshakes = 0
+        var server = Endpoint(configuration: configuration, random: SeededRandom(seed: 3), now: FuzzFixtures.start)
+        server.listen(service: FuzzFixtures.service, protocol: FuzzFixtures.applicationProtocol)
+        var client = FuzzFixtures.client(seed: 4)
+        _ = try! client.connect(to: FuzzFixtures.serverIdentity.endpointID, at: FuzzFixtures.serverAddress,
+                                service: FuzzFixtures.service, protocol: FuzzFixtures.applicationProtocol,
+                                now: FuzzFixtures.start)
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        let transmit = buffer.withUnsafeMutableBytes { client.pollTransmit(now: FuzzFixtures.start, into: $0) }!
+        buffer.withUnsafeMutableBytes {
+            server.handleDatagram(UnsafeMutableRawBufferPointer(rebasing: $0[0..<transmit.count]),
+                                  from: loadingAddress, now: FuzzFixtures.start)
+        }
+        while buffer.withUnsafeMutableBytes({ server.pollTransmit(now: FuzzFixtures.start, into: $0) }) != nil {}
+        while server.pollEvent() != nil {}
+        precondition(server.connectionCount == 1, "loaded fixture: the first handshake was not accepted")
+        return server
     }
 
     static func framed(_ input: inout FuzzBytes) -> [UInt8] {
@@ -74,6 +153,9 @@ public enum FuzzInitiation {
             let framed = [suiteIndex] + Array(initiation[3..<11]) + Array(initiation[43...])
             seeds.append(("framed-\(label)", [0x01] + framed))
             seeds.append(("framed-\(label)-stranger", [0x05] + framed))
+            seeds.append(("loaded-raw-\(label)", [0x08] + initiation))
+            seeds.append(("loaded-raw-\(label)-stale", [0x18] + initiation))
+            seeds.append(("loaded-framed-\(label)-twice", [0x0B] + framed))
         }
         seeds.append(("framed-junk", [0x01, 0x00] + [UInt8](repeating: 0x41, count: 80)))
         return seeds

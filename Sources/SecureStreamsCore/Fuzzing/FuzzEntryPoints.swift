@@ -86,6 +86,30 @@ public enum FuzzEntryPoints {
         macs.writeMAC1(into: packet)
     }
 
+    /// What an honest initiator does with a Cookie packet (§4.2): opens
+    /// `cookiePacket` with the key for `responder` (or the XX key, per the
+    /// suite in byte 2 of `initiation`) and the Initiation's `mac1`, then writes
+    /// `mac2` under the cookie into `initiation`. Returns false, leaving
+    /// `initiation` as it was, when the packet does not open for it.
+    public static func answerCookie(
+        _ cookiePacket: UnsafeRawBufferPointer,
+        initiation: UnsafeMutableRawBufferPointer,
+        responder: EndpointID
+    ) -> Bool {
+        guard initiation.count >= InitiationLayout.headerCount,
+              let suite = Suite(rawValue: initiation[InitiationLayout.suiteOffset]) else { return false }
+        let macs = suite.noiseProtocol.pattern.base == .IK
+            ? HandshakeMACs(responderStaticKey: responder.noiseStaticKey)
+            : HandshakeMACs.xx
+        let mac1 = HandshakeMACs.mac1Field(of: UnsafeRawBufferPointer(initiation))
+        guard let cookie = CookieSealing.open(cookiePacket, initiationMAC1: mac1, macs: macs) else { return false }
+        HandshakeMACs.writeMAC2(cookie: cookie, into: initiation)
+        return true
+    }
+
+    /// The length of a Cookie packet (66).
+    public static var cookiePacketCount: Int { CookiePacketLayout.count }
+
     /// Bytes before the Noise message of an Initiation (43).
     public static var initiationHeaderCount: Int { InitiationLayout.headerCount }
 
