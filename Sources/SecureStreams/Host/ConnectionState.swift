@@ -6,7 +6,7 @@ final class ConnectionState {
     let object: Connection
     var streams: [StreamID: StreamState] = [:]
     var openers: [Opener] = []
-    var closeWaiters: [CheckedContinuation<ConnectionError, any Error>] = []
+    var closeWaiters: [Reply<ConnectionError>] = []
     var endedWith: ConnectionError?
     let incoming: AsyncStream<Stream>.Continuation
     let events: AsyncStream<ConnectionEvent>.Continuation
@@ -14,7 +14,7 @@ final class ConnectionState {
     struct Opener {
         var priority: Int
         var token: WaitToken
-        var continuation: CheckedContinuation<Stream, any Error>
+        var continuation: Reply<Stream>
     }
 
     init(connection: Connection) {
@@ -36,7 +36,7 @@ final class ConnectionState {
     }
 
     /// Opens a stream now if the peer's limit allows, else parks the opener.
-    func open(priority: Int, token: WaitToken, continuation: CheckedContinuation<Stream, any Error>, loop: EndpointLoop) {
+    func open(priority: Int, token: WaitToken, continuation: Reply<Stream>, loop: EndpointLoop) {
         if let endedWith {
             continuation.resume(throwing: HostError(.connectionClosed(endedWith)))
             return

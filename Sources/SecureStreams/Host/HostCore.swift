@@ -24,7 +24,7 @@ final class HostCore: @unchecked Sendable {
     struct PendingConnect {
         var address: PeerAddress
         var token: WaitToken
-        var continuation: CheckedContinuation<Connection, any Error>
+        var continuation: Reply<Connection>
     }
 
     // MARK: - Events

@@ -10,6 +10,7 @@ final class Runtime: Sendable {
     let core: HostCore
     let driver: any Driver
     private let closed = Locked(false)
+    private let handoff = Handoff()
 
     init(core: HostCore, driver: any Driver) {
         self.core = core
@@ -40,24 +41,27 @@ final class Runtime: Sendable {
     }
 
     /// Suspends until `body` resumes the continuation on the loop.
-    func call<T: Sendable>(_ body: @escaping @Sendable (EndpointLoop, HostCore, CheckedContinuation<T, any Error>) -> Void)
+    func call<T: Sendable>(_ body: @escaping @Sendable (EndpointLoop, HostCore, Reply<T>) -> Void)
         async throws -> T
     {
-        try await withCheckedThrowingContinuation { continuation in
+        let handoff = self.handoff
+        defer { handoff.pass() }
+        return try await withCheckedThrowingContinuation { continuation in
+            let reply = Reply(continuation, handoff: handoff)
             perform({ loop, core in
                 if core.isShutDown {
-                    continuation.resume(throwing: HostError(.shutDown))
+                    reply.resume(throwing: HostError(.shutDown))
                 } else {
-                    body(loop, core, continuation)
+                    body(loop, core, reply)
                 }
-            }, orElse: { continuation.resume(throwing: HostError(.shutDown)) })
+            }, orElse: { reply.resume(throwing: HostError(.shutDown)) })
         }
     }
 
     /// `call`, cancellable: on cancellation the loop resumes the waiter that
     /// holds the token with `CancellationError`.
     func cancellableCall<T: Sendable>(
-        _ body: @escaping @Sendable (EndpointLoop, HostCore, WaitToken, CheckedContinuation<T, any Error>) -> Void
+        _ body: @escaping @Sendable (EndpointLoop, HostCore, WaitToken, Reply<T>) -> Void
     ) async throws -> T {
         let token = WaitToken()
         return try await withTaskCancellationHandler {

@@ -19,7 +19,7 @@ final class StreamState {
     struct Reader {
         var kind: ReadKind
         var token: WaitToken
-        var continuation: CheckedContinuation<[UInt8]?, any Error>
+        var continuation: Reply<[UInt8]?>
     }
 
     /// A queued write, a record's end, or the finish that follows the writes before it.
@@ -31,7 +31,7 @@ final class StreamState {
         var operation: Operation
         /// `nil` for a write admitted into the write-ahead allowance: nobody
         /// waits for it, and a failure is kept for the stream's next call.
-        var continuation: CheckedContinuation<Void, any Error>?
+        var continuation: Reply<Void>?
         /// Bytes this writer holds against ``Stream``'s write-ahead allowance.
         var admitted: Int
     }
@@ -46,7 +46,7 @@ final class StreamState {
 
     // MARK: - Reading
 
-    func read(_ kind: ReadKind, token: WaitToken, continuation: CheckedContinuation<[UInt8]?, any Error>,
+    func read(_ kind: ReadKind, token: WaitToken, continuation: Reply<[UInt8]?>,
               loop: EndpointLoop) {
         if token.isCancelled {
             continuation.resume(throwing: CancellationError())
@@ -107,7 +107,7 @@ final class StreamState {
 
     // MARK: - Writing
 
-    func write(_ operation: Writer.Operation, continuation: CheckedContinuation<Void, any Error>?, admitted: Int,
+    func write(_ operation: Writer.Operation, continuation: Reply<Void>?, admitted: Int,
                loop: EndpointLoop) {
         if let failure {
             complete(Writer(operation: operation, continuation: continuation, admitted: admitted), failure)
