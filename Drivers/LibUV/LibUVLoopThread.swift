@@ -23,7 +23,10 @@ final class LibUVLoopThread: @unchecked Sendable {
 
     private let state = Locked(State())
     /// Serialises joiners: the second waits for the first to finish joining.
-    private let joinGate = Locked(())
+    /// It counts the joins because a `Locked` of nothing would keep its
+    /// zero-sized value at the address past its object, which confuses
+    /// ThreadSanitizer.
+    private let joinGate = Locked<Int>(0)
 
     init() throws(LibUVError) {
         let status = uv_loop_init(loop)
@@ -70,7 +73,8 @@ final class LibUVLoopThread: @unchecked Sendable {
     /// Waits until the thread has closed the loop and ended. Idempotent and
     /// callable from several threads; never from the loop thread itself.
     func join() {
-        joinGate.withLock { _ in
+        joinGate.withLock { joins in
+            joins += 1
             let thread = state.withLock { state -> pthread_t? in state.released ? nil : state.thread }
             guard let thread else { return }
             pthread_join(thread, nil)

@@ -12,10 +12,18 @@ import Testing
         return HostIdentity(using: &random)
     }
 
+    /// A host on loopback. Its connections send keepalives: a test's tasks
+    /// can wait longer than the 30 s idle timeout for a thread when the whole
+    /// suite runs in parallel on two cores (as under `make test-tsan`), and
+    /// what these tests check is the data, not the idle timeout.
     static func host(_ factory: some DriverFactory = PollDriverFactory(), knownHosts: String? = nil,
                      configure: @escaping @Sendable (inout EndpointConfiguration) -> Void = { _ in }) throws -> SecureStreams.Host {
-        try SecureStreams.Host(identity: identity(), driver: factory, bindingTo: .loopback(),
-                 configuration: HostConfiguration(knownHostsPath: knownHosts, configureEndpoint: configure))
+        let configureEndpoint: @Sendable (inout EndpointConfiguration) -> Void = {
+            $0.keepAliveInterval = .seconds(5)
+            configure(&$0)
+        }
+        return try SecureStreams.Host(identity: identity(), driver: factory, bindingTo: .loopback(),
+                 configuration: HostConfiguration(knownHostsPath: knownHosts, configureEndpoint: configureEndpoint))
     }
 
     @Test func connectByEIDExchangesRecordsBothWays() async throws {
