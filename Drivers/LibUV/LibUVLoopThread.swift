@@ -23,9 +23,7 @@ final class LibUVLoopThread: @unchecked Sendable {
 
     private let state = Locked(State())
     /// Serialises joiners: the second waits for the first to finish joining.
-    /// It counts the joins because a `Locked` of nothing would keep its
-    /// zero-sized value at the address past its object, which confuses
-    /// ThreadSanitizer.
+    /// It counts the joins because `Locked` needs a value with a size.
     private let joinGate = Locked<Int>(0)
 
     init() throws(LibUVError) {

@@ -12,7 +12,12 @@ package final class Locked<Value>: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private var value: Value
 
+    /// - Precondition: `Value` has a size. A zero-sized value (`Void`, an
+    ///   empty struct) would sit at the address just past this object, and
+    ///   ThreadSanitizer would pin its accesses on the neighbouring object;
+    ///   lock something real instead (a count of uses will do).
     package init(_ value: Value) {
+        precondition(MemoryLayout<Value>.size > 0, "Locked needs a value with a size; see init(_:)")
         self.value = value
         precondition(pthread_mutex_init(mutex, nil) == 0, "pthread_mutex_init failed")
     }

@@ -36,11 +36,7 @@ struct Reply<T: Sendable>: Sendable {
 
 /// A lock whose only job is to order a resume before the resumed task's next
 /// step, for ThreadSanitizer (see ``Reply``).
-///
-/// The lock guards a count of passes rather than nothing: a `Locked<Void>`
-/// would put its zero-sized value at the address just past its own object,
-/// and ThreadSanitizer's exclusivity checks would then attribute the accesses
-/// to whatever object the allocator placed there.
+/// It counts the passes because `Locked` needs a value with a size.
 final class Handoff: Sendable {
     private let passes = Locked<UInt64>(0)
 
