@@ -22,7 +22,10 @@ public final class PollDriver: Driver, @unchecked Sendable {
     private let socket: Int32
     private let wake: (read: Int32, write: Int32)
     private let pending = Locked<(bodies: [@Sendable (EndpointLoop) -> Void], stopped: Bool)>(([], false))
-    private var thread: Thread?
+    /// Weak: the thread's block holds the driver while the loop runs, and
+    /// Foundation keeps a running Thread alive; a strong reference here would
+    /// make driver, Thread and block a cycle that outlives the loop.
+    private weak var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
     init(loop: EndpointLoop, address: PeerAddress) throws {
