@@ -1,4 +1,4 @@
-public import SecureStreamsCore
+import SecureStreamsCore
 
 /// How often to sample each client's connection during a run (``Simulation/run(_:seed:file:sampling:observer:)``).
 ///

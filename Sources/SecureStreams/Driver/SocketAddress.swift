@@ -13,14 +13,13 @@ extension PeerAddress {
     /// with its length.
     public var socketAddress: (storage: sockaddr_storage, length: socklen_t) {
         var storage = sockaddr_storage()
-        let bytes = ipBytes
         switch family {
         case .ipv4:
             withUnsafeMutableBytes(of: &storage) { raw in
                 let sin = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self)
                 sin.pointee.sin_family = sa_family_t(AF_INET)
                 sin.pointee.sin_port = port.bigEndian
-                withUnsafeMutableBytes(of: &sin.pointee.sin_addr) { $0.copyBytes(from: bytes) }
+                withIPBytes { bytes in withUnsafeMutableBytes(of: &sin.pointee.sin_addr) { $0.copyMemory(from: bytes) } }
             }
             return (storage, socklen_t(MemoryLayout<sockaddr_in>.size))
         case .ipv6:
@@ -28,7 +27,7 @@ extension PeerAddress {
                 let sin6 = raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self)
                 sin6.pointee.sin6_family = sa_family_t(AF_INET6)
                 sin6.pointee.sin6_port = port.bigEndian
-                withUnsafeMutableBytes(of: &sin6.pointee.sin6_addr) { $0.copyBytes(from: bytes) }
+                withIPBytes { bytes in withUnsafeMutableBytes(of: &sin6.pointee.sin6_addr) { $0.copyMemory(from: bytes) } }
             }
             return (storage, socklen_t(MemoryLayout<sockaddr_in6>.size))
         }
@@ -47,23 +46,24 @@ extension PeerAddress {
     /// reports for an IPv4 peer) becomes the plain IPv4 address, so one peer
     /// has one name whichever socket it reached.
     public init?(socketAddress pointer: UnsafePointer<sockaddr>) {
+        // Called for every datagram received: the bytes are read in place.
+        let parsed: PeerAddress?
         switch Int32(pointer.pointee.sa_family) {
         case AF_INET:
             let sin = UnsafeRawPointer(pointer).loadUnaligned(as: sockaddr_in.self)
-            let bytes = withUnsafeBytes(of: sin.sin_addr) { Array($0) }
-            self.init(ipBytes: bytes, port: UInt16(bigEndian: sin.sin_port))
+            parsed = withUnsafeBytes(of: sin.sin_addr) { PeerAddress(ipBytes: $0, port: UInt16(bigEndian: sin.sin_port)) }
         case AF_INET6:
             let sin6 = UnsafeRawPointer(pointer).loadUnaligned(as: sockaddr_in6.self)
-            let bytes = withUnsafeBytes(of: sin6.sin6_addr) { Array($0) }
             let port = UInt16(bigEndian: sin6.sin6_port)
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xff && bytes[11] == 0xff {
-                self.init(ipBytes: Array(bytes[12..<16]), port: port)
-            } else {
-                self.init(ipBytes: bytes, port: port)
+            parsed = withUnsafeBytes(of: sin6.sin6_addr) { bytes in
+                let mapped = bytes[0..<10].allSatisfy { $0 == 0 } && bytes[10] == 0xff && bytes[11] == 0xff
+                return PeerAddress(ipBytes: mapped ? UnsafeRawBufferPointer(rebasing: bytes[12..<16]) : bytes, port: port)
             }
         default:
             return nil
         }
+        guard let parsed else { return nil }
+        self = parsed
     }
 
     /// The IPv4-mapped IPv6 form of an IPv4 address (for sending from a

@@ -34,9 +34,15 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The address bytes (4 or 16) in network order.
-    public var ipBytes: [UInt8] {
-        let all = withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
-        return family == .ipv4 ? Array(all[0..<4]) : all
+    public var ipBytes: [UInt8] { withIPBytes { Array($0) } }
+
+    /// Calls `body` with the address bytes in network order (4 for IPv4, 16
+    /// for IPv6), without allocating: what a driver copies into a `sockaddr`
+    /// for every datagram it sends.
+    public func withIPBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let words = (high.bigEndian, low.bigEndian)
+        let count = family == .ipv4 ? 4 : 16
+        return try withUnsafeBytes(of: words) { try body(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
     }
 
     /// IP bytes ‖ port (big-endian): what cookies and rate limits key on.
