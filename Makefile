@@ -9,7 +9,7 @@
 #   make sim-bench  the simulator's speed benchmark (100 MB, 100 Mbit/s, 50 ms, 1 % loss), release build
 #   make fuzz    builds the libFuzzer targets in Fuzz/ and runs each FUZZ_SECONDS (60) seconds
 #   make fuzz-smoke  the same, 5 seconds each (CI)
-#   make flood   a transfer on loopback with and without 100,000 junk/handshake datagrams (FLOOD_COUNT)
+#   make flood   a 600 MB transfer on loopback with and without 100,000 junk/handshake datagrams (FLOOD_MB, FLOOD_COUNT)
 #
 # Every target first makes sure the system libraries are there: when
 # `pkg-config --exists libsodium libuv` fails it installs libsodium-dev and

@@ -8,7 +8,7 @@ set -euo pipefail
 
 SWIFT=${SWIFT:-swift}
 COUNT=${FLOOD_COUNT:-100000}
-MB=${FLOOD_MB:-200}
+MB=${FLOOD_MB:-600}   # large enough that the whole flood arrives during the transfer
 cd "$(dirname "$0")/.."
 $SWIFT build -c release --product sss >&2
 SSS="$($SWIFT build -c release --show-bin-path)/sss"
@@ -53,13 +53,26 @@ printf '   %.2f s, %.1f MB/s, byte-exact\n' "$base" "$(awk "BEGIN { print $MB / 
 
 echo "== 2. $MB MB while $COUNT junk and handshake datagrams arrive"
 start_receiver
-"$SSS" flood "$(cat "$WORK/ready")" --count "$COUNT" > "$WORK/flood.log" 2>&1 &
+flood_started=$(date +%s.%N)
+{ "$SSS" flood "$(cat "$WORK/ready")" --count "$COUNT" > "$WORK/flood.log" 2>&1; date +%s.%N > "$WORK/flood.ended"; } &
 FLOODER=$!
 flooded=$(transfer)
+transfer_ended=$(date +%s.%N)
 wait "$FLOODER"
+flood_ended=$(cat "$WORK/flood.ended")
 printf '   %.2f s, %.1f MB/s, byte-exact (%.2f of the goodput alone)\n' "$flooded" "$(awk "BEGIN { print $MB / $flooded }")" \
     "$(awk "BEGIN { print $base / $flooded }")"
 echo "   $(cat "$WORK/flood.log")"
+# The flood and the transfer start together; the flood sends at a steady
+# rate, so the share of it that arrived during the transfer is the share of
+# its time the transfer covered.
+overlap=$(awk "BEGIN { f = ($transfer_ended - $flood_started) / ($flood_ended - $flood_started); print (f > 1 ? 1 : f) }")
+if awk "BEGIN { exit !($transfer_ended < $flood_ended) }"; then
+    printf '   the transfer ended first: about %.0f %% of the flood arrived during it (a larger FLOOD_MB covers it all)\n' \
+        "$(awk "BEGIN { print $overlap * 100 }")"
+else
+    echo "   the whole flood arrived during the transfer"
+fi
 
 echo "== 3. the flood alone: the receiver's CPU per datagram, junk and Initiations apart"
 start_receiver
