@@ -37,6 +37,9 @@ public struct Endpoint {
     /// Ephemeral key of an unconfirmed responder connection's Initiation →
     /// slot, to answer a repeated Initiation with the same Response.
     private var byInitiation: [Bytes32: UInt32] = [:]
+    /// Ephemeral keys of Initiations accepted in the last two minutes: a later
+    /// copy is a replay (or a late duplicate), dropped before any DH work.
+    private var recentInitiations: RecentInitiations
     private var listeners: [Listener] = []
     private var events: EventQueue
     private var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
@@ -78,6 +81,7 @@ public struct Endpoint {
         load = LoadGauge(configuration: .init(handshakeRateLimit: configuration.handshakeRateLimit,
                                               maxPendingHandshakes: configuration.maxPendingHandshakes), now: now)
         lastNow = now
+        recentInitiations = RecentInitiations()
         var streams = StreamConfiguration()
         streams.initialStreamWindow = configuration.initialMaxStreamData
         streams.maxStreamWindow = configuration.maxStreamWindow
@@ -109,6 +113,15 @@ public struct Endpoint {
 
     /// Connections currently held (in any phase).
     public var connectionCount: Int { byCID.count }
+
+    /// The size of every table the endpoint keeps, by name: what the
+    /// bad-input tests compare before and after a flood of junk.
+    var tableSizes: [String: Int] {
+        ["slots": slots.count, "freeSlots": freeSlots.count, "byCID": byCID.count,
+         "byInitiation": byInitiation.count, "recentInitiations": recentInitiations.count,
+         "listeners": listeners.count, "events": events.count, "stateless": stateless.count,
+         "peersWithAES": peersWithAES.count]
+    }
 
     // MARK: - Listening and connecting
 
@@ -353,6 +366,11 @@ public struct Endpoint {
             slots[Int(index)].connection!.handshakeRetransmitDeadline = now
             return
         }
+        if recentInitiations.contains(ephemeral, now: now) {
+            // Its handshake was confirmed or has timed out: a replay (§4.4).
+            statistics.drops.replayed += 1
+            return
+        }
         let addressBytes = address.canonicalBytes
         if load.assessInitiation(now: now, pendingHandshakes: byInitiation.count) == .underLoad {
             let proven = addressBytes.withUnsafeBytes { cookies.verifyMAC2(datagram, address: $0, now: now) }
@@ -384,6 +402,7 @@ public struct Endpoint {
         case .accepted(let connection, _):
             install(connection, at: index)
             byInitiation[ephemeral] = UInt32(index)
+            recentInitiations.insert(ephemeral, now: now)
             statistics.handshakesAccepted += 1
         case .refused(let response):
             releaseSlot(index)

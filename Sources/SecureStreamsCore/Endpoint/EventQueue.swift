@@ -16,4 +16,5 @@ struct EventQueue {
     mutating func next() -> Event? { queue.popFirst() }
 
     var isEmpty: Bool { queue.isEmpty }
+    var count: Int { queue.count }
 }

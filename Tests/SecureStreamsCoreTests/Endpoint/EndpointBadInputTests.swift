@@ -69,6 +69,10 @@ import Testing
         var random = SeededRandom(seed: 34)
         let template = try #require(captured.first)
         let slotsBefore = pair.server.connectionCount
+        while pair.server.pollEvent() != nil {}
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while buffer.withUnsafeMutableBytes({ pair.server.pollTransmit(now: pair.now, into: $0) }) != nil {}
+        let tablesBefore = pair.server.tableSizes
         for round in 0..<100_000 {
             var junk: [UInt8]
             switch round % 4 {
@@ -87,10 +91,11 @@ import Testing
             junk.withUnsafeMutableBytes { pair.server.handleDatagram($0, from: pair.clientAddress, now: pair.now) }
         }
         #expect(pair.server.connectionCount == slotsBefore)
-        var buffer = [UInt8](repeating: 0, count: 2_048)
         var answers = 0
         while buffer.withUnsafeMutableBytes({ pair.server.pollTransmit(now: pair.now, into: $0) }) != nil { answers += 1 }
         #expect(answers <= 64, "answers to junk are bounded")
+        while pair.server.pollEvent() != nil {}
+        #expect(pair.server.tableSizes == tablesBefore, "junk left state behind")
         let drops = pair.server.statistics.drops
         #expect(drops.total >= 90_000)
         #expect(drops.unknownConnection > 0 && drops.authenticationFailed > 0 && drops.malformed > 0)
