@@ -39,7 +39,7 @@ public struct Endpoint {
     private var byInitiation: [Bytes32: UInt32] = [:]
     /// Ephemeral keys of Initiations accepted in the last two minutes: a later
     /// copy is a replay (or a late duplicate), dropped before any DH work.
-    private var recentInitiations: RecentInitiations
+    private var recentInitiations = RecentInitiations()
     private var listeners: [Listener] = []
     private var events: EventQueue
     private var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
@@ -81,7 +81,6 @@ public struct Endpoint {
         load = LoadGauge(configuration: .init(handshakeRateLimit: configuration.handshakeRateLimit,
                                               maxPendingHandshakes: configuration.maxPendingHandshakes), now: now)
         lastNow = now
-        recentInitiations = RecentInitiations()
         var streams = StreamConfiguration()
         streams.initialStreamWindow = configuration.initialMaxStreamData
         streams.maxStreamWindow = configuration.maxStreamWindow

@@ -12,13 +12,11 @@ struct RecentInitiations {
     static let defaultCapacity = 8_192
     static let defaultLifetime = Duration.seconds(120)
 
-    let capacity: Int
     let lifetime: Duration
     private var order: BoundedQueue<(key: Bytes32, acceptedAt: Timestamp)>
     private var members: Set<Bytes32> = []
 
     init(capacity: Int = defaultCapacity, lifetime: Duration = defaultLifetime) {
-        self.capacity = capacity
         self.lifetime = lifetime
         order = BoundedQueue(capacity: capacity)
     }

@@ -174,7 +174,7 @@ import Testing
         let refusedBefore = pair.server.statistics.drops.refused
         // Another client's Initiation takes the one token the bucket has
         // refilled to, so the held-back one arrives under load.
-        Self.deliver(Self.initiationTakingTheToken(pair, now: later), to: &pair.server,
+        Self.deliver(try Self.initiationTakingTheToken(pair, now: later), to: &pair.server,
                      from: PeerAddress(ipv4: 198, 51, 100, 7, port: 9), now: later)
         let tokenTaken = pair.server.statistics.handshakesAccepted
         Self.deliver(proven, to: &pair.server, from: pair.clientAddress, now: later)
@@ -185,12 +185,12 @@ import Testing
 
     /// A fresh Initiation from another client at `now`, to use up the rate
     /// limiter's token.
-    static func initiationTakingTheToken(_ pair: Pair, now: Timestamp) -> [UInt8] {
+    static func initiationTakingTheToken(_ pair: Pair, now: Timestamp) throws -> [UInt8] {
         var random = SeededRandom(seed: 0x7011)
         var other = Endpoint(configuration: EndpointConfiguration(identity: HostIdentity(using: &random)),
                              random: random, now: now)
-        _ = try? other.connect(to: pair.server.endpointID, at: pair.serverAddress, service: "test", protocol: "bytes", now: now)
-        return drain(&other, now: now).first?.bytes ?? []
+        _ = try other.connect(to: pair.server.endpointID, at: pair.serverAddress, service: "test", protocol: "bytes", now: now)
+        return try #require(drain(&other, now: now).first?.bytes)
     }
 
     @Test func oversizedDatagramsAreDroppedAndCounted() throws {
