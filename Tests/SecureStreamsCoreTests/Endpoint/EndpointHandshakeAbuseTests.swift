@@ -6,31 +6,17 @@ import Testing
 /// oversized and out-of-window datagrams. Each is dropped or refused and
 /// counted under its reason; none leaves a connection behind.
 @Suite struct EndpointHandshakeAbuseTests {
-    /// Everything `endpoint` wants to send now, as (destination, bytes).
-    static func drain(_ endpoint: inout Endpoint, now: Timestamp) -> [(to: PeerAddress, bytes: [UInt8])] {
-        var out: [(PeerAddress, [UInt8])] = []
-        var buffer = [UInt8](repeating: 0, count: 2_048)
-        while let transmit = buffer.withUnsafeMutableBytes({ endpoint.pollTransmit(now: now, into: $0) }) {
-            out.append((transmit.destination, Array(buffer[0..<transmit.count])))
-        }
-        return out
-    }
-
-    static func deliver(_ bytes: [UInt8], to endpoint: inout Endpoint, from address: PeerAddress, now: Timestamp) {
-        bytes.withUnsafeBytes { endpoint.handleDatagram($0, from: address, now: now) }
-    }
-
     static func packetType(_ bytes: [UInt8]) -> UInt8? { bytes.count > 1 ? bytes[1] : nil }
 
     /// The client's Initiation, captured on its way, then a normal handshake.
     static func confirmedPair(seed: UInt64) throws -> (Pair, initiation: [UInt8]) {
         var pair = Pair(seed: seed)
         _ = try pair.connect()
-        let sent = drain(&pair.client, now: pair.now)
+        let sent = pair.client.drainTransmits(now: pair.now)
         let initiation = try #require(sent.first { packetType($0.bytes) == 0x01 }?.bytes)
-        deliver(initiation, to: &pair.server, from: pair.clientAddress, now: pair.now)
-        for answer in drain(&pair.server, now: pair.now) {
-            deliver(answer.bytes, to: &pair.client, from: pair.serverAddress, now: pair.now)
+        pair.server.deliver(initiation, from: pair.clientAddress, now: pair.now)
+        for answer in pair.server.drainTransmits(now: pair.now) {
+            pair.client.deliver(answer.bytes, from: pair.serverAddress, now: pair.now)
         }
         #expect(pair.drive(timeout: .seconds(5)) { $0.connected(.responder) != nil })
         return (pair, initiation)
@@ -39,11 +25,11 @@ import Testing
     @Test func aRepeatedInitiationBeforeConfirmationGetsItsResponseAgain() throws {
         var pair = Pair(seed: 71)
         _ = try pair.connect()
-        let initiation = try #require(Self.drain(&pair.client, now: pair.now).first?.bytes)
-        Self.deliver(initiation, to: &pair.server, from: pair.clientAddress, now: pair.now)
-        let first = Self.drain(&pair.server, now: pair.now)
-        Self.deliver(initiation, to: &pair.server, from: pair.clientAddress, now: pair.now)
-        let second = Self.drain(&pair.server, now: pair.now)
+        let initiation = try #require(pair.client.drainTransmits(now: pair.now).first?.bytes)
+        pair.server.deliver(initiation, from: pair.clientAddress, now: pair.now)
+        let first = pair.server.drainTransmits(now: pair.now)
+        pair.server.deliver(initiation, from: pair.clientAddress, now: pair.now)
+        let second = pair.server.drainTransmits(now: pair.now)
         #expect(first.map { Self.packetType($0.bytes) } == [0x02])
         #expect(second.map { Self.packetType($0.bytes) } == [0x02], "the lost-Response case: answer again")
         #expect(pair.server.connectionCount == 1)
@@ -55,11 +41,11 @@ import Testing
         var (pair, initiation) = try Self.confirmedPair(seed: 72)
         let tablesBefore = pair.server.tableSizes
         for _ in 0..<3 {
-            Self.deliver(initiation, to: &pair.server, from: pair.clientAddress, now: pair.now)
+            pair.server.deliver(initiation, from: pair.clientAddress, now: pair.now)
             // And from elsewhere: an attacker replaying what it saw.
-            Self.deliver(initiation, to: &pair.server, from: PeerAddress(ipv4: 203, 0, 113, 9, port: 1), now: pair.now)
+            pair.server.deliver(initiation, from: PeerAddress(ipv4: 203, 0, 113, 9, port: 1), now: pair.now)
         }
-        let answers = Self.drain(&pair.server, now: pair.now)
+        let answers = pair.server.drainTransmits(now: pair.now)
         #expect(!answers.contains { Self.packetType($0.bytes) == 0x02 }, "a replay got a Response")
         #expect(pair.server.statistics.drops.replayed == 6)
         #expect(pair.server.statistics.handshakesAccepted == 1)
@@ -76,8 +62,8 @@ import Testing
         pair.now += .seconds(121)
         pair.server.handleTimeout(now: pair.now)
         let stranger = PeerAddress(ipv4: 203, 0, 113, 9, port: 1)
-        Self.deliver(initiation, to: &pair.server, from: stranger, now: pair.now)
-        let answers = Self.drain(&pair.server, now: pair.now)
+        pair.server.deliver(initiation, from: stranger, now: pair.now)
+        let answers = pair.server.drainTransmits(now: pair.now)
         #expect(pair.server.statistics.handshakesAccepted == 2)
         let answered = answers.filter { $0.to == stranger }.reduce(0) { $0 + $1.bytes.count }
         #expect(answered <= 3 * initiation.count, "at most 3× to an unvalidated address")
@@ -85,7 +71,7 @@ import Testing
         while pair.now < end {
             pair.now += .milliseconds(250)
             pair.server.handleTimeout(now: pair.now)
-            for answer in Self.drain(&pair.server, now: pair.now) where answer.to == stranger {
+            for answer in pair.server.drainTransmits(now: pair.now) where answer.to == stranger {
                 #expect(Self.packetType(answer.bytes) == 0x02, "only Response retransmissions go to the stranger")
             }
         }
@@ -108,12 +94,12 @@ import Testing
         }
         _ = try pair.connect()
         _ = try pair.connect()
-        let initiations = Self.drain(&pair.client, now: pair.now)
+        let initiations = pair.client.drainTransmits(now: pair.now)
         #expect(initiations.count == 2)
         for initiation in initiations {
-            Self.deliver(initiation.bytes, to: &pair.server, from: pair.clientAddress, now: pair.now)
+            pair.server.deliver(initiation.bytes, from: pair.clientAddress, now: pair.now)
         }
-        let answers = Self.drain(&pair.server, now: pair.now)
+        let answers = pair.server.drainTransmits(now: pair.now)
         #expect(answers.compactMap { Self.packetType($0.bytes) }.sorted() == [0x02, 0x04], "a Response and a Cookie")
         #expect(pair.server.statistics.cookiesSent == 1 && pair.server.statistics.drops.refused == 1)
         #expect(pair.server.connectionCount == 1, "no state for the Initiation under load")
@@ -123,24 +109,24 @@ import Testing
         #expect(cookie.bytes.count < initiations[1].bytes.count, "a Cookie amplifies nothing")
 
         // The client answers the Cookie with the same Initiation, mac2 set.
-        Self.deliver(response.bytes, to: &pair.client, from: pair.serverAddress, now: pair.now)
-        Self.deliver(cookie.bytes, to: &pair.client, from: pair.serverAddress, now: pair.now)
+        pair.client.deliver(response.bytes, from: pair.serverAddress, now: pair.now)
+        pair.client.deliver(cookie.bytes, from: pair.serverAddress, now: pair.now)
         pair.client.handleTimeout(now: pair.now)
-        let retries = Self.drain(&pair.client, now: pair.now).filter { Self.packetType($0.bytes) == 0x01 }
+        let retries = pair.client.drainTransmits(now: pair.now).filter { Self.packetType($0.bytes) == 0x01 }
         let proven = try #require(retries.first?.bytes)
         #expect(Array(proven[27..<43]) != [UInt8](repeating: 0, count: 16), "the retry carries mac2")
 
         // From another address the cookie proves nothing.
         let elsewhere = PeerAddress(ipv4: 203, 0, 113, 9, port: 1)
-        Self.deliver(proven, to: &pair.server, from: elsewhere, now: pair.now)
-        #expect(Self.drain(&pair.server, now: pair.now).map { Self.packetType($0.bytes) } == [0x04])
+        pair.server.deliver(proven, from: elsewhere, now: pair.now)
+        #expect(pair.server.drainTransmits(now: pair.now).map { Self.packetType($0.bytes) } == [0x04])
         #expect(pair.server.statistics.drops.refused == 2 && pair.server.connectionCount == 1)
 
         // From the client it does.
-        Self.deliver(proven, to: &pair.server, from: pair.clientAddress, now: pair.now)
+        pair.server.deliver(proven, from: pair.clientAddress, now: pair.now)
         #expect(pair.server.statistics.handshakesAccepted == 2 && pair.server.connectionCount == 2)
-        for answer in Self.drain(&pair.server, now: pair.now) {
-            Self.deliver(answer.bytes, to: &pair.client, from: pair.serverAddress, now: pair.now)
+        for answer in pair.server.drainTransmits(now: pair.now) {
+            pair.client.deliver(answer.bytes, from: pair.serverAddress, now: pair.now)
         }
         #expect(pair.drive(timeout: .seconds(5)) { pair in
             pair.serverEvents.filter { if case .connected = $0 { true } else { false } }.count == 2
@@ -148,7 +134,7 @@ import Testing
 
         // Replayed once both are confirmed: dropped before any work.
         let replayedBefore = pair.server.statistics.drops.replayed
-        Self.deliver(proven, to: &pair.server, from: pair.clientAddress, now: pair.now)
+        pair.server.deliver(proven, from: pair.clientAddress, now: pair.now)
         #expect(pair.server.statistics.drops.replayed == replayedBefore + 1)
         #expect(pair.server.statistics.handshakesAccepted == 2 && pair.server.connectionCount == 2)
     }
@@ -161,26 +147,26 @@ import Testing
         }
         _ = try pair.connect()
         _ = try pair.connect()
-        for initiation in Self.drain(&pair.client, now: pair.now) {
-            Self.deliver(initiation.bytes, to: &pair.server, from: pair.clientAddress, now: pair.now)
+        for initiation in pair.client.drainTransmits(now: pair.now) {
+            pair.server.deliver(initiation.bytes, from: pair.clientAddress, now: pair.now)
         }
-        let cookie = try #require(Self.drain(&pair.server, now: pair.now).last { Self.packetType($0.bytes) == 0x04 })
-        Self.deliver(cookie.bytes, to: &pair.client, from: pair.serverAddress, now: pair.now)
+        let cookie = try #require(pair.server.drainTransmits(now: pair.now).last { Self.packetType($0.bytes) == 0x04 })
+        pair.client.deliver(cookie.bytes, from: pair.serverAddress, now: pair.now)
         pair.client.handleTimeout(now: pair.now)
-        let proven = try #require(Self.drain(&pair.client, now: pair.now).first { Self.packetType($0.bytes) == 0x01 }?.bytes)
+        let proven = try #require(pair.client.drainTransmits(now: pair.now).first { Self.packetType($0.bytes) == 0x01 }?.bytes)
 
         let later = pair.now + .seconds(241)
         pair.server.handleTimeout(now: later)
         let refusedBefore = pair.server.statistics.drops.refused
         // Another client's Initiation takes the one token the bucket has
         // refilled to, so the held-back one arrives under load.
-        Self.deliver(try Self.initiationTakingTheToken(pair, now: later), to: &pair.server,
-                     from: PeerAddress(ipv4: 198, 51, 100, 7, port: 9), now: later)
+        let tokenTaker = try Self.initiationTakingTheToken(pair, now: later)
+        pair.server.deliver(tokenTaker, from: PeerAddress(ipv4: 198, 51, 100, 7, port: 9), now: later)
         let tokenTaken = pair.server.statistics.handshakesAccepted
-        Self.deliver(proven, to: &pair.server, from: pair.clientAddress, now: later)
+        pair.server.deliver(proven, from: pair.clientAddress, now: later)
         #expect(pair.server.statistics.handshakesAccepted == tokenTaken, "a stale cookie was accepted")
         #expect(pair.server.statistics.drops.refused >= refusedBefore + 1)
-        #expect(Self.drain(&pair.server, now: later).contains { $0.to == pair.clientAddress && Self.packetType($0.bytes) == 0x04 })
+        #expect(pair.server.drainTransmits(now: later).contains { $0.to == pair.clientAddress && Self.packetType($0.bytes) == 0x04 })
     }
 
     /// A fresh Initiation from another client at `now`, to use up the rate
@@ -190,7 +176,7 @@ import Testing
         var other = Endpoint(configuration: EndpointConfiguration(identity: HostIdentity(using: &random)),
                              random: random, now: now)
         _ = try other.connect(to: pair.server.endpointID, at: pair.serverAddress, service: "test", protocol: "bytes", now: now)
-        return try #require(drain(&other, now: now).first?.bytes)
+        return try #require(other.drainTransmits(now: now).first?.bytes)
     }
 
     @Test func oversizedDatagramsAreDroppedAndCounted() throws {
@@ -201,10 +187,12 @@ import Testing
         var random = SeededRandom(seed: 76)
         // A Data packet header for the live connection, then 64 KiB of noise;
         // an Initiation-shaped one; a version-negotiation-shaped one.
-        let probe = Self.drain(&pair.client, now: pair.now).first?.bytes
-            ?? [1, 0x10] + random.bytes(count: 40)
+        let handle = try #require(pair.connected(.initiator))
+        let stream = try pair.client.openStream(on: handle)
+        _ = try pair.client.write([1, 2, 3], to: stream, on: handle)
+        let probe = try #require(pair.client.drainTransmits(now: pair.now).first { (0x10...0x11).contains(Self.packetType($0.bytes) ?? 0) }?.bytes)
         for head in [Array(probe.prefix(12)), [1, 0x01, 1], [0, 0]] {
-            Self.deliver(head + random.bytes(count: 65_000), to: &pair.server, from: pair.clientAddress, now: pair.now)
+            pair.server.deliver(head + random.bytes(count: 65_000), from: pair.clientAddress, now: pair.now)
         }
         let after = pair.server.statistics.drops.total + (pair.server.statistics(of: server)?.drops.total ?? 0)
         #expect(after == before + 3, "each oversized datagram counted once")
@@ -220,8 +208,8 @@ import Testing
         let server = try #require(pair.connected(.responder))
         let stream = try pair.client.openStream(on: handle)
         _ = try pair.client.write([UInt8](repeating: 1, count: 100), to: stream, on: handle)
-        let old = try #require(Self.drain(&pair.client, now: pair.now).first?.bytes)
-        Self.deliver(old, to: &pair.server, from: pair.clientAddress, now: pair.now)
+        let old = try #require(pair.client.drainTransmits(now: pair.now).first?.bytes)
+        pair.server.deliver(old, from: pair.clientAddress, now: pair.now)
         // Six megabytes later the server has seen far more than 4,096 newer packets.
         var sent = 0
         let total = 6_000_000
@@ -234,7 +222,7 @@ import Testing
         })
         let replayedBefore = pair.server.statistics(of: server)?.drops.replayed ?? 0
         let receivedBefore = pair.server.statistics(of: server)?.packetsReceived ?? 0
-        Self.deliver(old, to: &pair.server, from: pair.clientAddress, now: pair.now)
+        pair.server.deliver(old, from: pair.clientAddress, now: pair.now)
         #expect(pair.server.statistics(of: server)?.drops.replayed == replayedBefore + 1)
         #expect(pair.server.statistics(of: server)?.packetsReceived == receivedBefore)
     }

@@ -229,3 +229,21 @@ extension Endpoint {
         }
     }
 }
+
+/// Driving one endpoint by hand, for tests that capture, hold back, replay
+/// or forge datagrams outside the pair's links.
+extension Endpoint {
+    /// Everything the endpoint wants to send now, as (destination, bytes).
+    mutating func drainTransmits(now: Timestamp) -> [(to: PeerAddress, bytes: [UInt8])] {
+        var out: [(PeerAddress, [UInt8])] = []
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while let transmit = buffer.withUnsafeMutableBytes({ pollTransmit(now: now, into: $0) }) {
+            out.append((transmit.destination, Array(buffer[0..<transmit.count])))
+        }
+        return out
+    }
+
+    mutating func deliver(_ bytes: [UInt8], from address: PeerAddress, now: Timestamp) {
+        bytes.withUnsafeBytes { handleDatagram($0, from: address, now: now) }
+    }
+}
