@@ -2,11 +2,13 @@
 /// both buffers, both credits, and the bookkeeping that keeps events and
 /// control frames from being queued twice.
 ///
-/// A plain value owned by the table's dictionary; the table mutates it in
-/// place (`streams[id]!.…` or a `modify` helper) so its buffers are never
-/// copied.
+/// A plain value held in a slot of the table's ``StreamArena``; the table
+/// mutates it where it lies (through the arena's subscript), so its buffers
+/// are never copied.
 struct StreamEntry {
     let id: StreamID
+    /// Its slot in the arena: how the stream layer names it internally.
+    let handle: StreamHandle
     var priority: Int
     var state = StreamState()
     var send: SendBuffer
@@ -47,8 +49,10 @@ struct StreamEntry {
         return receiveCredit.received - receiveCredit.consumed
     }
 
-    init(id: StreamID, priority: Int, configuration: StreamConfiguration, peerMaxStreamData: UInt64) {
+    init(id: StreamID, handle: StreamHandle, priority: Int, configuration: StreamConfiguration,
+         peerMaxStreamData: UInt64) {
         self.id = id
+        self.handle = handle
         self.priority = priority
         send = SendBuffer(limit: configuration.sendBufferLimit)
         sendCredit = SendCredit(limit: peerMaxStreamData)

@@ -22,13 +22,14 @@ extension StreamTable {
     @discardableResult
     mutating func write(_ id: StreamID, _ bytes: UnsafeRawBufferPointer,
                         endOfRecord: Bool = false) throws(StreamCommandError) -> Int {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        try checkWritable(entry)
-        let accepted = entry.send.write(bytes, endOfRecord: endOfRecord)
-        if accepted < bytes.count { entry.wantsWritable = true }
-        updateScheduling(&entry)
-        return accepted
+        let handle = try commandHandle(id)
+        return try withStream(handle) { (entry, shared) throws(StreamCommandError) in
+            try Self.checkWritable(entry)
+            let accepted = entry.send.write(bytes, endOfRecord: endOfRecord)
+            if accepted < bytes.count { entry.wantsWritable = true }
+            shared.updateScheduling(&entry)
+            return accepted
+        }
     }
 
     /// `write` for an array.
@@ -46,16 +47,17 @@ extension StreamTable {
     /// Finishing twice is harmless.
     /// - Throws: `unknownStream`, or `sendingReset`.
     mutating func finish(_ id: StreamID) throws(StreamCommandError) {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        switch entry.state.send {
-        case .resetSent(let code), .resetRecvd(let code): throw .sendingReset(id, code)
-        case .dataSent, .dataRecvd: return
-        case .ready, .send: break
+        let handle = try commandHandle(id)
+        try withStream(handle) { (entry, shared) throws(StreamCommandError) in
+            switch entry.state.send {
+            case .resetSent(let code), .resetRecvd(let code): throw .sendingReset(id, code)
+            case .dataSent, .dataRecvd: return
+            case .ready, .send: break
+            }
+            guard !entry.send.isFinished else { return }
+            entry.send.finish()
+            shared.updateScheduling(&entry)
         }
-        guard !entry.send.isFinished else { return }
-        entry.send.finish()
-        updateScheduling(&entry)
     }
 
     /// Reads contiguous bytes into `destination`, ignoring record boundaries.
@@ -64,27 +66,28 @@ extension StreamTable {
     /// - Throws: `unknownStream`, or `resetByPeer`.
     mutating func read(_ id: StreamID,
                        into destination: UnsafeMutableRawBufferPointer) throws(StreamCommandError) -> Int? {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        if let code = entry.state.receive.resetCode { throw .resetByPeer(id, code) }
-        if entry.receive.isFullyRead {
-            // The application has now seen the end: only now may the stream
-            // be retired (a reader that got the last bytes still needs this nil).
-            _ = entry.state.receive.onAllDataRead()
-            return nil
+        let handle = try commandHandle(id)
+        return try withStream(handle) { (entry, shared) throws(StreamCommandError) -> Int? in
+            if let code = entry.state.receive.resetCode { throw .resetByPeer(id, code) }
+            if entry.receive.isFullyRead {
+                // The application has now seen the end: only now may the stream
+                // be retired (a reader that got the last bytes still needs this nil).
+                _ = entry.state.receive.onAllDataRead()
+                return nil
+            }
+            let count = entry.receive.read(into: destination)
+            if count > 0 { entry.readsRecords = false }
+            entry.reportedReadable = false
+            if entry.receive.readableCount == 0 { entry.reportedRecord = false }
+            shared.releaseReceived(&entry, count: count, retireWhenFullyRead: false)
+            return count
         }
-        let count = entry.receive.read(into: destination)
-        if count > 0 { entry.readsRecords = false }
-        entry.reportedReadable = false
-        if entry.receive.readableCount == 0 { entry.reportedRecord = false }
-        releaseReceived(&entry, count: count, retireWhenFullyRead: false)
-        return count
     }
 
     /// Reads up to `maxBytes` contiguous bytes as an array; `nil` at the end
     /// of the stream. See ``read(_:into:)``.
     mutating func read(_ id: StreamID, maxBytes: Int = .max) throws(StreamCommandError) -> [UInt8]? {
-        let available = entry(id)?.receive.readableCount ?? 0
+        let available = arena.handle(for: id).map { arena[$0].receive.readableCount } ?? 0
         var out = [UInt8](repeating: 0, count: min(maxBytes, available))
         let result: Result<Int?, StreamCommandError> = out.withUnsafeMutableBytes { raw in
             do throws(StreamCommandError) { return .success(try read(id, into: raw)) } catch { return .failure(error) }
@@ -104,22 +107,23 @@ extension StreamTable {
     ///   (check ``isFinishedReading(_:)`` to tell the end of the stream).
     /// - Throws: `unknownStream`, or `resetByPeer`.
     mutating func readRecord(_ id: StreamID) throws(StreamCommandError) -> [UInt8]? {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        if let code = entry.state.receive.resetCode { throw .resetByPeer(id, code) }
-        entry.readsRecords = true
-        guard let record = entry.receive.readRecord() else { return nil }
-        entry.reportedRecord = false
-        entry.reportedReadable = false
-        releaseReceived(&entry, count: record.count)
-        return record
+        let handle = try commandHandle(id)
+        return try withStream(handle) { (entry, shared) throws(StreamCommandError) -> [UInt8]? in
+            if let code = entry.state.receive.resetCode { throw .resetByPeer(id, code) }
+            entry.readsRecords = true
+            guard let record = entry.receive.readRecord() else { return nil }
+            entry.reportedRecord = false
+            entry.reportedReadable = false
+            shared.releaseReceived(&entry, count: record.count)
+            return record
+        }
     }
 
     /// Whether every byte of the peer's half was read (after its FIN), or the
     /// stream is gone.
     func isFinishedReading(_ id: StreamID) -> Bool {
-        guard let entry = streams[id] else { return true }
-        return entry.receive.isFullyRead
+        guard let handle = arena.handle(for: id) else { return true }
+        return arena[handle].receive.isFullyRead
     }
 
     /// Abandons our sending half with `code`: unsent and unacknowledged data
@@ -127,9 +131,10 @@ extension StreamTable {
     /// Does nothing if everything was already delivered or reset.
     /// - Throws: `unknownStream`.
     mutating func reset(_ id: StreamID, code: ErrorCode) throws(StreamCommandError) {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        if entry.state.send.reset(code) == .accept { abandonSending(&entry) }
+        let handle = try commandHandle(id)
+        withStream(handle) { entry, shared in
+            if entry.state.send.reset(code) == .accept { shared.abandonSending(&entry) }
+        }
     }
 
     /// Asks the peer to stop sending, with `code` (STOP_SENDING); data that
@@ -137,30 +142,38 @@ extension StreamTable {
     /// Does nothing if the peer's half is already complete or reset.
     /// - Throws: `unknownStream`.
     mutating func stopSending(_ id: StreamID, code: ErrorCode) throws(StreamCommandError) {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        guard entry.state.receive.stopSending() == .accept, entry.stopSendingCode == nil else { return }
-        entry.stopSendingCode = code
-        if !entry.queuedStopSending {
-            entry.queuedStopSending = true
-            pendingControl.append(.stopSending(id))
+        let handle = try commandHandle(id)
+        withStream(handle) { entry, shared in
+            guard entry.state.receive.stopSending() == .accept, entry.stopSendingCode == nil else { return }
+            entry.stopSendingCode = code
+            if !entry.queuedStopSending {
+                entry.queuedStopSending = true
+                shared.pendingControl.append(.stopSending(handle))
+            }
+            shared.releaseReceived(&entry, count: entry.receive.discard())
         }
-        releaseReceived(&entry, count: entry.receive.discard())
     }
 
     /// Changes a stream's priority (higher sends first); a scheduled stream
     /// moves to the back of its new level.
     /// - Throws: `unknownStream`.
     mutating func setPriority(_ id: StreamID, _ priority: Int) throws(StreamCommandError) {
-        guard var entry = take(id) else { throw .unknownStream(id) }
-        defer { put(entry) }
-        entry.priority = priority
-        if scheduler.contains(id) { scheduler.schedule(id, priority: priority) }
+        let handle = try commandHandle(id)
+        withStream(handle) { entry, shared in
+            entry.priority = priority
+            if shared.scheduler.contains(handle) { shared.scheduler.schedule(handle, priority: priority) }
+        }
     }
 
     // MARK: - Private
 
-    private func checkWritable(_ entry: StreamEntry) throws(StreamCommandError) {
+    /// The command's one lookup: the live stream named `id`.
+    private func commandHandle(_ id: StreamID) throws(StreamCommandError) -> StreamHandle {
+        guard let handle = arena.handle(for: id) else { throw .unknownStream(id) }
+        return handle
+    }
+
+    private static func checkWritable(_ entry: StreamEntry) throws(StreamCommandError) {
         switch entry.state.send {
         case .resetSent(let code), .resetRecvd(let code):
             throw .sendingReset(entry.id, code)

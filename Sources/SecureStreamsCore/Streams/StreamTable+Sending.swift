@@ -13,7 +13,7 @@ extension StreamTable {
     /// longer matter (the stream closed, the block lifted) are skipped.
     /// A frame that does not fit after all goes back with ``onControlFrameLost(_:)``.
     mutating func pollControlFrame(now: Timestamp, rtt: Duration) -> StreamControlFrame? {
-        while let pending = pendingControl.popFirst() {
+        while let pending = shared.pendingControl.popFirst() {
             if let frame = materialize(pending, now: now, rtt: rtt) { return frame }
         }
         return nil
@@ -27,28 +27,16 @@ extension StreamTable {
     /// - Precondition: `maxBytes > 0`.
     mutating func nextStreamChunk(maxBytes: Int) -> (id: StreamID, chunk: SendChunk)? {
         precondition(maxBytes > 0, "nextStreamChunk needs room for at least one byte")
-        while let id = scheduler.next() {
-            guard var entry = take(id) else {
-                scheduler.unschedule(id)
+        while let handle = shared.scheduler.next() {
+            guard arena.contains(handle) else {
+                shared.scheduler.unschedule(handle)
                 continue
             }
-            let before = entry.send.sentOffset
-            let limit = entry.newDataLimit(connectionAvailable: connectionSendCredit.available)
-            let chunk = entry.state.send.isSendingData
-                ? entry.send.nextChunk(maxBytes: maxBytes, maxOffset: limit) : nil
+            let chunk = withStream(handle) { entry, shared in Self.takeChunk(&entry, &shared, maxBytes: maxBytes) }
             if let chunk {
-                let fresh = entry.send.sentOffset - before
-                entry.sendCredit.consume(fresh)
-                connectionSendCredit.consume(fresh)
-                _ = entry.state.send.onStreamFrameSent(fin: chunk.isFinal)
-                updateScheduling(&entry)
-            } else {
-                // Nothing sendable after all: never leave it where `next()` finds it again.
-                updateScheduling(&entry)
-                scheduler.unschedule(id)
+                lastChunkStream = handle
+                return (arena[handle].id, chunk)
             }
-            put(entry)
-            if let chunk { return (id, chunk) }
         }
         return nil
     }
@@ -58,29 +46,36 @@ extension StreamTable {
     /// - Precondition: the stream is live and `range` still buffered (true
     ///   until the next call into the table).
     func copyData(_ id: StreamID, _ range: Range<UInt64>, into destination: UnsafeMutableRawBufferPointer) {
-        guard let entry = streams[id] else { preconditionFailure("copyData: \(id) is not live") }
-        entry.send.copy(range, into: destination)
+        // The chunk just returned needs no lookup.
+        if let last = lastChunkStream, arena.contains(last), arena[last].id == id {
+            arena[last].send.copy(range, into: destination)
+            return
+        }
+        guard let handle = arena.handle(for: id) else { preconditionFailure("copyData: \(id) is not live") }
+        arena[handle].send.copy(range, into: destination)
     }
 
     /// The peer acknowledged a STREAM frame carrying `range` (and the FIN if `fin`).
     mutating func onStreamFrameAcked(_ id: StreamID, range: Range<UInt64>, fin: Bool) {
-        guard var entry = take(id) else { return }
-        entry.send.onAcked(range, fin: fin)
-        if entry.send.isFullyAcked { _ = entry.state.send.onAllAcknowledged() }
-        if entry.wantsWritable && entry.send.availableSpace > 0 {
-            entry.wantsWritable = false
-            events.append(.writable(id))
+        guard let handle = arena.handle(for: id) else { return }
+        withStream(handle) { entry, shared in
+            entry.send.onAcked(range, fin: fin)
+            if entry.send.isFullyAcked { _ = entry.state.send.onAllAcknowledged() }
+            if entry.wantsWritable && entry.send.availableSpace > 0 {
+                entry.wantsWritable = false
+                shared.events.append(.writable(id))
+            }
         }
-        put(entry)
     }
 
     /// A STREAM frame carrying `range` (and the FIN if `fin`) was lost: its
     /// unacknowledged bytes go back in line, ahead of new data.
     mutating func onStreamFrameLost(_ id: StreamID, range: Range<UInt64>, fin: Bool) {
-        guard var entry = take(id) else { return }
-        entry.send.onLost(range, fin: fin)
-        updateScheduling(&entry)
-        put(entry)
+        guard let handle = arena.handle(for: id) else { return }
+        withStream(handle) { entry, shared in
+            entry.send.onLost(range, fin: fin)
+            shared.updateScheduling(&entry)
+        }
     }
 
     /// The peer acknowledged a control frame: an acknowledged RESET_STREAM
@@ -88,9 +83,8 @@ extension StreamTable {
     mutating func onControlFrameAcked(_ frame: StreamControlFrame) {
         switch frame {
         case .resetStream(let id, _, _):
-            guard var entry = take(id) else { return }
-            _ = entry.state.send.onResetAcknowledged()
-            put(entry)
+            guard let handle = arena.handle(for: id) else { return }
+            withStream(handle) { entry, _ in _ = entry.state.send.onResetAcknowledged() }
         case .stopSending, .maxData, .maxStreamData, .dataBlocked, .streamDataBlocked, .maxStreams:
             break
         }
@@ -102,97 +96,82 @@ extension StreamTable {
         switch frame {
         case .resetStream(let id, _, _):
             requeue(id) { entry in entry.state.send.onResetLost() == .accept } mark: { entry in
-                (\.queuedReset, .resetStream(entry.id))
+                (\.queuedReset, .resetStream(entry.handle))
             }
         case .stopSending(let id, _):
             requeue(id) { entry in entry.state.receive.isExpectingData } mark: { entry in
-                (\.queuedStopSending, .stopSending(entry.id))
+                (\.queuedStopSending, .stopSending(entry.handle))
             }
         case .maxStreamData(let id, let value):
             requeue(id) { entry in entry.state.receive.isExpectingData && value == entry.receiveCredit.limit } mark: {
                 entry in entry.resendMaxStreamData = true
-                return (\.queuedMaxStreamData, .maxStreamData(entry.id))
+                return (\.queuedMaxStreamData, .maxStreamData(entry.handle))
             }
         case .streamDataBlocked(let id, let value):
             requeue(id) { entry in entry.sendCredit.isExhausted && value == entry.sendCredit.limit } mark: { entry in
-                (\.queuedStreamDataBlocked, .streamDataBlocked(entry.id))
+                (\.queuedStreamDataBlocked, .streamDataBlocked(entry.handle))
             }
         case .maxData(let value):
-            guard value == connectionReceiveCredit.limit, !queuedMaxData else { return }
-            resendMaxData = true
-            queuedMaxData = true
-            pendingControl.append(.maxData)
+            guard value == shared.connectionReceiveCredit.limit, !shared.queuedMaxData else { return }
+            shared.resendMaxData = true
+            shared.queuedMaxData = true
+            shared.pendingControl.append(.maxData)
         case .dataBlocked(let value):
-            guard connectionSendCredit.isExhausted, value == connectionSendCredit.limit, !queuedDataBlocked else {
-                return
-            }
-            queuedDataBlocked = true
-            pendingControl.append(.dataBlocked)
+            guard shared.connectionSendCredit.isExhausted, value == shared.connectionSendCredit.limit,
+                  !shared.queuedDataBlocked else { return }
+            shared.queuedDataBlocked = true
+            shared.pendingControl.append(.dataBlocked)
         case .maxStreams(let value):
-            guard value == peerStreamLimit, !queuedMaxStreams else { return }
-            resendMaxStreams = true
-            queuedMaxStreams = true
-            pendingControl.append(.maxStreams)
-        }
-    }
-
-    // MARK: - Shared steps
-
-    /// Puts `entry` where it belongs: in the scheduler if it can send, in
-    /// nothing if it has nothing, or blocked, signalling the block once per
-    /// limit (a `*_BLOCKED` frame and a ``StreamEvent/blocked(_:)`` or
-    /// ``StreamEvent/connectionBlocked`` event).
-    mutating func updateScheduling(_ entry: inout StreamEntry) {
-        guard entry.state.send.isSendingData, entry.send.hasPendingData else {
-            scheduler.unschedule(entry.id)
-            return
-        }
-        let limit = entry.newDataLimit(connectionAvailable: connectionSendCredit.available)
-        guard entry.send.isBlocked(maxOffset: limit) else {
-            scheduler.schedule(entry.id, priority: entry.priority)
-            return
-        }
-        scheduler.unschedule(entry.id)
-        if entry.send.sentOffset >= entry.sendCredit.limit {
-            if entry.sendCredit.blockedSignal() != nil && !entry.queuedStreamDataBlocked {
-                entry.queuedStreamDataBlocked = true
-                pendingControl.append(.streamDataBlocked(entry.id))
-                events.append(.blocked(entry.id))
-            }
-            return
-        }
-        if !entry.isConnectionBlocked {
-            entry.isConnectionBlocked = true
-            connectionBlockedStreams.append(entry.id)
-        }
-        if connectionSendCredit.blockedSignal() != nil && !queuedDataBlocked {
-            queuedDataBlocked = true
-            pendingControl.append(.dataBlocked)
-            events.append(.connectionBlocked)
+            guard value == peerStreamLimit, !shared.queuedMaxStreams else { return }
+            shared.resendMaxStreams = true
+            shared.queuedMaxStreams = true
+            shared.pendingControl.append(.maxStreams)
         }
     }
 
     // MARK: - Private
 
+    /// One chunk of `entry`'s data, if it may send any now: charges flow
+    /// control for new bytes, moves the sending state, and reschedules it
+    /// (or takes it out of the scheduler when nothing was sendable after all,
+    /// so ``StreamScheduler/next()`` never finds it again).
+    private static func takeChunk(_ entry: inout StreamEntry, _ shared: inout Shared, maxBytes: Int) -> SendChunk? {
+        let before = entry.send.sentOffset
+        let limit = entry.newDataLimit(connectionAvailable: shared.connectionSendCredit.available)
+        let chunk = entry.state.send.isSendingData ? entry.send.nextChunk(maxBytes: maxBytes, maxOffset: limit) : nil
+        if let chunk {
+            let fresh = entry.send.sentOffset - before
+            entry.sendCredit.consume(fresh)
+            shared.connectionSendCredit.consume(fresh)
+            _ = entry.state.send.onStreamFrameSent(fin: chunk.isFinal)
+            shared.updateScheduling(&entry)
+        } else {
+            shared.updateScheduling(&entry)
+            shared.scheduler.unschedule(entry.handle)
+        }
+        return chunk
+    }
+
     /// The frame for `pending` with current values, or `nil` when it no
-    /// longer matters. Clears the "queued" mark either way.
+    /// longer matters (a stale handle: the stream closed). Clears the
+    /// "queued" mark either way.
     private mutating func materialize(_ pending: PendingControl, now: Timestamp, rtt: Duration) -> StreamControlFrame? {
         switch pending {
-        case .resetStream(let id):
-            return withEntry(id) { entry in
+        case .resetStream(let handle):
+            return withLiveStream(handle) { entry, _ in
                 entry.queuedReset = false
                 guard case .resetSent(let code) = entry.state.send else { return nil }
-                return .resetStream(id, code, finalSize: entry.send.sentOffset)
+                return .resetStream(entry.id, code, finalSize: entry.send.sentOffset)
             }
-        case .stopSending(let id):
-            return withEntry(id) { entry in
+        case .stopSending(let handle):
+            return withLiveStream(handle) { entry, _ in
                 entry.queuedStopSending = false
                 guard entry.state.receive.isExpectingData, let code = entry.stopSendingCode else { return nil }
-                return .stopSending(id, code)
+                return .stopSending(entry.id, code)
             }
-        case .maxStreamData(let id):
+        case .maxStreamData(let handle):
             var grownWindow: UInt64 = 0
-            let frame: StreamControlFrame? = withEntry(id) { entry in
+            let frame: StreamControlFrame? = withLiveStream(handle) { entry, _ in
                 entry.queuedMaxStreamData = false
                 guard entry.state.receive.isExpectingData else { return nil }
                 let updated = entry.receiveCredit.nextUpdate(now: now, rtt: rtt)
@@ -200,43 +179,43 @@ extension StreamTable {
                 entry.resendMaxStreamData = false
                 entry.receive.raiseLimit(to: entry.receiveCredit.limit)
                 grownWindow = entry.receiveCredit.window
-                return .maxStreamData(id, entry.receiveCredit.limit)
+                return .maxStreamData(entry.id, entry.receiveCredit.limit)
             }
-            if grownWindow > 0 { keepConnectionWindowAhead(ofStreamWindow: grownWindow) }
+            if grownWindow > 0 { shared.keepConnectionWindowAhead(ofStreamWindow: grownWindow) }
             return frame
-        case .streamDataBlocked(let id):
-            return withEntry(id) { entry in
+        case .streamDataBlocked(let handle):
+            return withLiveStream(handle) { entry, _ in
                 entry.queuedStreamDataBlocked = false
                 guard entry.sendCredit.isExhausted, entry.state.send.isSendingData else { return nil }
-                return .streamDataBlocked(id, entry.sendCredit.limit)
+                return .streamDataBlocked(entry.id, entry.sendCredit.limit)
             }
         case .maxData:
-            queuedMaxData = false
-            let updated = connectionReceiveCredit.nextUpdate(now: now, rtt: rtt)
-            guard updated != nil || resendMaxData else { return nil }
-            resendMaxData = false
-            return .maxData(connectionReceiveCredit.limit)
+            shared.queuedMaxData = false
+            let updated = shared.connectionReceiveCredit.nextUpdate(now: now, rtt: rtt)
+            guard updated != nil || shared.resendMaxData else { return nil }
+            shared.resendMaxData = false
+            return .maxData(shared.connectionReceiveCredit.limit)
         case .dataBlocked:
-            queuedDataBlocked = false
-            guard connectionSendCredit.isExhausted else { return nil }
-            return .dataBlocked(connectionSendCredit.limit)
+            shared.queuedDataBlocked = false
+            guard shared.connectionSendCredit.isExhausted else { return nil }
+            return .dataBlocked(shared.connectionSendCredit.limit)
         case .maxStreams:
-            queuedMaxStreams = false
+            shared.queuedMaxStreams = false
             let before = peerStreamLimit
             let value = advanceAdvertisedPeerStreamLimit()
-            guard value > before || resendMaxStreams else { return nil }
-            resendMaxStreams = false
+            guard value > before || shared.resendMaxStreams else { return nil }
+            shared.resendMaxStreams = false
             return .maxStreams(value)
         }
     }
 
-    /// Runs `body` on `id`'s entry in place (taken out and put back);
-    /// `nil` when the stream is not live.
-    private mutating func withEntry<R>(_ id: StreamID, _ body: (inout StreamEntry) -> R?) -> R? {
-        guard var entry = take(id) else { return nil }
-        let result = body(&entry)
-        put(entry)
-        return result
+    /// ``withStream(_:_:)`` for a handle that may be stale: `nil` when the
+    /// stream is gone.
+    private mutating func withLiveStream<R>(
+        _ handle: StreamHandle, _ body: (inout StreamEntry, inout Shared) -> R?
+    ) -> R? {
+        guard arena.contains(handle) else { return nil }
+        return withStream(handle, body)
     }
 
     /// Queues a stream control frame again when `stillMatters` and it is not
@@ -245,14 +224,14 @@ extension StreamTable {
         _ id: StreamID, if stillMatters: (StreamEntry) -> Bool,
         mark: (inout StreamEntry) -> (WritableKeyPath<StreamEntry, Bool>, PendingControl)
     ) {
-        guard var entry = take(id) else { return }
-        if stillMatters(entry) {
+        guard let handle = arena.handle(for: id) else { return }
+        withStream(handle) { entry, shared in
+            guard stillMatters(entry) else { return }
             let (flag, pending) = mark(&entry)
             if !entry[keyPath: flag] {
                 entry[keyPath: flag] = true
-                pendingControl.append(pending)
+                shared.pendingControl.append(pending)
             }
         }
-        put(entry)
     }
 }

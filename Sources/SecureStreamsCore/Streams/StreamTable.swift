@@ -3,11 +3,15 @@
 /// frames that come out of them.
 ///
 /// ## What it owns
-/// A dictionary of ``StreamEntry`` by ``StreamID`` (lookup only: nothing
-/// ever iterates it to decide an order, so runs are deterministic); a
-/// ``StreamScheduler`` of the streams with something to send; the
-/// connection's ``SendCredit`` and ``ReceiveCredit``; FIFO queues of
-/// ``StreamEvent``s for the application and of pending control frames.
+/// A ``StreamArena`` holding every live ``StreamEntry`` in a slab slot named
+/// by a ``StreamHandle``, with the one map from wire ``StreamID`` to handle
+/// (lookup only: nothing ever iterates it to decide an order, so runs are
+/// deterministic); and ``Shared``: a ``StreamScheduler`` of the streams with
+/// something to send, the connection's ``SendCredit`` and ``ReceiveCredit``,
+/// FIFO queues of ``StreamEvent``s for the application and of pending
+/// control frames. Every call that names a ``StreamID`` (a frame, a command)
+/// looks it up once; everything after works on the handle, and mutates the
+/// entry in its slot (``withStream(_:_:)``), never a copy.
 ///
 /// ## How a Connection drives it
 /// - **Frames in** (`StreamTable+Receiving.swift`): `handleStream`,
@@ -39,9 +43,10 @@ struct StreamTable {
     let configuration: StreamConfiguration
     let peerParameters: PeerStreamParameters
 
-    /// The live streams. Lookup only: never iterate it for an order.
-    private(set) var streams: [StreamID: StreamEntry] = [:]
-    var scheduler = StreamScheduler()
+    /// The live streams, by handle, and the map from wire id to handle.
+    private(set) var arena = StreamArena()
+    /// What the streams share: connection credit, scheduler, queues.
+    var shared: Shared
 
     /// Streams we opened so far (the next local index).
     private(set) var localOpenedCount: UInt64 = 0
@@ -53,33 +58,17 @@ struct StreamTable {
     private(set) var peerStreamLimit: UInt64
     /// Peer streams closed so far.
     private(set) var peerClosedCount: UInt64 = 0
-
-    /// The peer's connection credit for our sending (MAX_DATA).
-    var connectionSendCredit: SendCredit
-    /// Our connection credit for the peer's sending.
-    var connectionReceiveCredit: ReceiveCredit
-
-    var events = RingBuffer<StreamEvent>()
-    var pendingControl = RingBuffer<PendingControl>()
-    /// Streams whose new data waits for connection credit, in blocking order.
-    var connectionBlockedStreams = RingBuffer<StreamID>()
-    var queuedMaxData = false
-    var queuedDataBlocked = false
-    var queuedMaxStreams = false
-    /// A MAX_DATA / MAX_STREAMS was lost: send the current value even if no update is due.
-    var resendMaxData = false
-    var resendMaxStreams = false
     var openWasRefused = false
-    /// Sum of the live streams' ``StreamEntry/bytesHeldForRecord``: connection
-    /// credit that reading cannot release until more of those records arrives.
-    private(set) var bytesHeldForRecords: UInt64 = 0
+    /// The stream of the chunk ``nextStreamChunk(maxBytes:)`` returned last,
+    /// so ``copyData(_:_:into:)`` finds it without a lookup.
+    var lastChunkStream: StreamHandle?
 
     /// A control frame waiting to be sent; its values are read at poll time.
     enum PendingControl: Hashable, Sendable {
-        case resetStream(StreamID)
-        case stopSending(StreamID)
-        case maxStreamData(StreamID)
-        case streamDataBlocked(StreamID)
+        case resetStream(StreamHandle)
+        case stopSending(StreamHandle)
+        case maxStreamData(StreamHandle)
+        case streamDataBlocked(StreamHandle)
         case maxData
         case dataBlocked
         case maxStreams
@@ -91,39 +80,83 @@ struct StreamTable {
         self.peerParameters = peer
         localStreamLimit = min(peer.initialMaxStreams, Self.maxStreamCount)
         peerStreamLimit = min(configuration.maxConcurrentPeerStreams, Self.maxStreamCount)
-        connectionSendCredit = SendCredit(limit: peer.initialMaxData)
-        connectionReceiveCredit = ReceiveCredit(window: configuration.initialConnectionWindow,
-                                                maxWindow: configuration.maxConnectionWindow)
+        shared = Shared(sendCredit: SendCredit(limit: peer.initialMaxData),
+                        receiveCredit: ReceiveCredit(window: configuration.initialConnectionWindow,
+                                                     maxWindow: configuration.maxConnectionWindow))
     }
 
     /// Live streams.
-    var count: Int { streams.count }
+    var count: Int { arena.count }
 
-    /// The entry for `id`, if the stream is live (tests and inspection).
-    func entry(_ id: StreamID) -> StreamEntry? { streams[id] }
+    /// The entry for `id`, if the stream is live (a copy: tests and inspection).
+    func entry(_ id: StreamID) -> StreamEntry? { arena.handle(for: id).flatMap { arena.entry($0) } }
+
+    /// The scheduler (inspection).
+    var scheduler: StreamScheduler { shared.scheduler }
+    /// The peer's connection credit for our sending (inspection).
+    var connectionSendCredit: SendCredit { shared.connectionSendCredit }
+    /// Our connection credit for the peer's sending (inspection).
+    var connectionReceiveCredit: ReceiveCredit { shared.connectionReceiveCredit }
+    /// Sum of the live streams' ``StreamEntry/bytesHeldForRecord`` (inspection).
+    var bytesHeldForRecords: UInt64 { shared.bytesHeldForRecords }
 
     /// The next event for the application, oldest first.
     ///
     /// Handing out `resetByPeer` counts as telling the application of the
     /// reset (the receiving half moves to `resetRead`), which may close the stream.
     mutating func pollEvent() -> StreamEvent? {
-        guard let event = events.popFirst() else { return nil }
-        if case .resetByPeer(let id, _) = event, var entry = take(id) {
-            _ = entry.state.receive.onResetRead()
-            put(entry)
+        guard let event = shared.events.popFirst() else { return nil }
+        if case .resetByPeer(let id, _) = event, let handle = arena.handle(for: id) {
+            withStream(handle) { entry, _ in _ = entry.state.receive.onResetRead() }
         }
         return event
     }
 
+    // MARK: - In place
+
+    /// Runs `body` on the live stream `handle` where it lies, with the shared
+    /// state beside it, then settles it (``settle(_:)``): the one way the
+    /// table changes a stream.
+    /// - Precondition: `handle` is live.
+    mutating func withStream<R, E: Error>(
+        _ handle: StreamHandle, _ body: (inout StreamEntry, inout Shared) throws(E) -> R
+    ) throws(E) -> R {
+        defer { settle(handle) }
+        return try body(&arena[handle], &shared)
+    }
+
+    /// After any change to a stream: when both halves are over, removes it
+    /// (its slot is reused at once), reports ``StreamEvent/closed(_:)`` and
+    /// lets the peer open another stream if it was one of the peer's;
+    /// otherwise recounts its bytes held for an incomplete record.
+    mutating func settle(_ handle: StreamHandle) {
+        guard arena[handle].state.isClosed else {
+            shared.openWindowsForHeldRecords(&arena[handle])
+            return
+        }
+        let entry = arena.remove(handle)
+        shared.bytesHeldForRecords -= entry.countedHeldBytes
+        shared.scheduler.unschedule(handle)
+        shared.events.append(.closed(entry.id))
+        guard entry.id.opener != side else { return }
+        peerClosedCount += 1
+        let target = min(peerClosedCount + configuration.maxConcurrentPeerStreams, Self.maxStreamCount)
+        let step = max(1, configuration.maxConcurrentPeerStreams / 2)
+        if target >= peerStreamLimit + step && !shared.queuedMaxStreams {
+            shared.queuedMaxStreams = true
+            shared.pendingControl.append(.maxStreams)
+        }
+    }
+
     // MARK: - Opening
 
-    /// Finds the stream a peer frame is about, opening peer streams implicitly.
-    /// - Returns: the entry, taken out of the table (give it back with
-    ///   ``put(_:)``), or `nil` when the stream was closed (ignore the frame).
+    /// Finds the stream a peer frame is about (the frame's one lookup),
+    /// opening peer streams implicitly.
+    /// - Returns: its handle, or `nil` when the stream was closed (ignore the frame).
     /// - Throws: `STREAM_LIMIT_ERROR` beyond our MAX_STREAMS;
     ///   `STREAM_STATE_ERROR` for one of our streams we never opened.
-    mutating func takeForPeerFrame(_ id: StreamID, frameType: UInt64) throws(PeerError) -> StreamEntry? {
-        if let entry = take(id) { return entry }
+    mutating func handleForPeerFrame(_ id: StreamID, frameType: UInt64) throws(PeerError) -> StreamHandle? {
+        if let handle = arena.handle(for: id) { return handle }
         if id.rawValue > VarInt.maxValue {
             throw PeerError(.frameEncodingError, frameType: frameType, "stream id beyond 2^62")
         }
@@ -137,47 +170,24 @@ struct StreamTable {
         if id.index >= peerStreamLimit {
             throw PeerError(.streamLimitError, frameType: frameType, "stream id beyond MAX_STREAMS")
         }
+        var handle: StreamHandle?
         while peerOpenedCount <= id.index {
             let opened = StreamID(opener: side.peer, index: peerOpenedCount)
             peerOpenedCount += 1
-            events.append(.opened(opened))
-            if opened != id { streams[opened] = makeEntry(opened, priority: 0) }
+            shared.events.append(.opened(opened))
+            handle = insert(opened, priority: 0)
         }
-        return makeEntry(id, priority: 0)
+        return handle
     }
 
-    /// Takes `id`'s entry out of the table, so it can be mutated while the
-    /// table is too; give it back with ``put(_:)``. `nil` if not live.
-    mutating func take(_ id: StreamID) -> StreamEntry? {
-        streams.removeValue(forKey: id)
-    }
-
-    /// Gives back an entry taken with ``take(_:)``: stores it, or, when both
-    /// halves are over, forgets it (``StreamEvent/closed(_:)``) and lets the
-    /// peer open another stream if it was one of the peer's.
-    mutating func put(_ entry: StreamEntry) {
-        guard entry.state.isClosed else {
-            var entry = entry
-            openWindowsForHeldRecords(&entry)
-            streams[entry.id] = entry
-            return
+    /// Puts a new stream in the arena.
+    @discardableResult
+    mutating func insert(_ id: StreamID, priority: Int) -> StreamHandle {
+        let configuration = configuration, peerMaxStreamData = peerParameters.initialMaxStreamData
+        return arena.insert(id: id) { handle in
+            StreamEntry(id: id, handle: handle, priority: priority, configuration: configuration,
+                        peerMaxStreamData: peerMaxStreamData)
         }
-        bytesHeldForRecords -= entry.countedHeldBytes
-        scheduler.unschedule(entry.id)
-        events.append(.closed(entry.id))
-        guard entry.id.opener != side else { return }
-        peerClosedCount += 1
-        let target = min(peerClosedCount + configuration.maxConcurrentPeerStreams, Self.maxStreamCount)
-        let step = max(1, configuration.maxConcurrentPeerStreams / 2)
-        if target >= peerStreamLimit + step && !queuedMaxStreams {
-            queuedMaxStreams = true
-            pendingControl.append(.maxStreams)
-        }
-    }
-
-    func makeEntry(_ id: StreamID, priority: Int) -> StreamEntry {
-        StreamEntry(id: id, priority: priority, configuration: configuration,
-                    peerMaxStreamData: peerParameters.initialMaxStreamData)
     }
 
     /// Raises the count of streams we may open (MAX_STREAMS from the peer).
@@ -186,7 +196,7 @@ struct StreamTable {
         localStreamLimit = min(count, Self.maxStreamCount)
         if openWasRefused {
             openWasRefused = false
-            events.append(.streamsAvailable)
+            shared.events.append(.streamsAvailable)
         }
     }
 
@@ -205,64 +215,20 @@ struct StreamTable {
         }
         let id = StreamID(opener: side, index: localOpenedCount)
         localOpenedCount += 1
-        streams[id] = makeEntry(id, priority: priority)
+        insert(id, priority: priority)
         return id
     }
 
-    // MARK: - Connection credit
-
-    /// The application consumed `count` bytes (read, or discarded by a
-    /// reset): releases connection credit and queues a MAX_DATA when due.
-    mutating func releaseConnectionReceive(_ count: UInt64) {
-        guard count > 0 else { return }
-        connectionReceiveCredit.onConsumed(count)
-        if connectionReceiveCredit.isUpdateDue && !queuedMaxData {
-            queuedMaxData = true
-            pendingControl.append(.maxData)
-        }
-    }
-
-    /// Keeps the connection window at 1.5 × a stream window that grew, so
-    /// one fast stream is not held back by the connection's credit; queues a
-    /// MAX_DATA when the larger window makes one due.
-    mutating func keepConnectionWindowAhead(ofStreamWindow streamWindow: UInt64) {
-        connectionReceiveCredit.ensureWindow(atLeast: streamWindow + streamWindow / 2)
-        if connectionReceiveCredit.isUpdateDue && !queuedMaxData {
-            queuedMaxData = true
-            pendingControl.append(.maxData)
-        }
-    }
-
-    /// Recounts `entry`'s bytes held for an incomplete record (every change
-    /// to a stream comes back through ``put(_:)``), and opens the windows
-    /// they would otherwise fill for good (``ReceiveCredit/growForHeldBytes(_:)``):
-    /// the stream's, when its own held bytes pass half of it, and the
-    /// connection's, when all streams' held bytes pass half of it (many
-    /// streams each holding part of a record). Windows stop at
-    /// `maxStreamWindow` / `maxConnectionWindow`.
-    private mutating func openWindowsForHeldRecords(_ entry: inout StreamEntry) {
-        let held = entry.bytesHeldForRecord
-        guard held != entry.countedHeldBytes else { return }
-        bytesHeldForRecords = bytesHeldForRecords - entry.countedHeldBytes + held
-        let grew = held > entry.countedHeldBytes
-        entry.countedHeldBytes = held
-        guard grew else { return }
-        if entry.receiveCredit.growForHeldBytes(held) != nil {
-            entry.receive.raiseLimit(to: entry.receiveCredit.limit)
-            entry.resendMaxStreamData = true
-            if !entry.queuedMaxStreamData {
-                entry.queuedMaxStreamData = true
-                pendingControl.append(.maxStreamData(entry.id))
-            }
-            keepConnectionWindowAhead(ofStreamWindow: entry.receiveCredit.window)
-        }
-        if connectionReceiveCredit.growForHeldBytes(bytesHeldForRecords) != nil {
-            resendMaxData = true
-            if !queuedMaxData {
-                queuedMaxData = true
-                pendingControl.append(.maxData)
-            }
-        }
+    /// Links the live stream `child` under the live stream `parent` in the
+    /// arena's tree (``StreamArena/link(_:under:)``). Structure only: no
+    /// frame or rule uses the tree yet.
+    /// - Returns: `false` when either id is not live.
+    /// - Precondition: `child` is a root with no children, and not `parent`.
+    @discardableResult
+    mutating func link(_ child: StreamID, under parent: StreamID) -> Bool {
+        guard let c = arena.handle(for: child), let p = arena.handle(for: parent) else { return false }
+        arena.link(c, under: p)
+        return true
     }
 
     /// Most streams one opener can have: ids stay below 2^62 (PROTOCOL.md §9),

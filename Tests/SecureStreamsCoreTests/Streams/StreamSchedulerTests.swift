@@ -3,7 +3,8 @@ import Testing
 
 extension StreamsTests {
     @Suite struct StreamSchedulerTests {
-        private func id(_ index: UInt64) -> StreamID { StreamID(opener: .initiator, index: index) }
+        /// The scheduler works on arena handles; these stand for streams in slots 0, 1, 2…
+        private func id(_ index: UInt64) -> StreamHandle { StreamHandle(index: UInt32(index), generation: 0) }
 
         @Test func emptySchedulerPicksNothing() {
             var scheduler = StreamScheduler()
@@ -88,8 +89,8 @@ extension StreamsTests {
             var dice = StreamsDice(seed: seed, label: "scheduler-fairness")
             var scheduler = StreamScheduler()
             // Pick of the last turn, or of joining for a stream not served yet.
-            var lastServed: [StreamID: Int] = [:]
-            var live: [StreamID] = []
+            var lastServed: [StreamHandle: Int] = [:]
+            var live: [StreamHandle] = []
             for i in 0..<100 {
                 scheduler.schedule(id(UInt64(i)), priority: 0)
                 live.append(id(UInt64(i)))
@@ -138,7 +139,7 @@ extension StreamsTests {
                 }
                 let top = priorities.values.max()
                 let picked = scheduler.next()
-                if picked.flatMap({ priorities[$0.index] }) != top {
+                if picked.flatMap({ priorities[UInt64($0.index)] }) != top {
                     let what = "picked \(String(describing: picked)), top \(String(describing: top))"
                     Issue.record("SIM_SEED=\(seed) step \(step): \(what)")
                     return
