@@ -138,8 +138,9 @@ extension StreamsTests {
             var table = StreamTable(side: .initiator)
             let parent = table.open()!
             let child = table.open()!
-            #expect(table.link(child, under: parent))
-            #expect(!table.link(child, under: StreamID(opener: .initiator, index: 99)))
+            let linked = table.link(child, under: parent)
+            let linkedToNothing = table.link(child, under: StreamID(opener: .initiator, index: 99))
+            #expect(linked && !linkedToNothing)
             let parentHandle = table.arena.handle(for: parent)!
             let childHandle = table.arena.handle(for: child)!
             #expect(table.arena.parent(of: childHandle) == parentHandle)
@@ -157,7 +158,10 @@ extension StreamsTests {
         /// 10,000 streams opened and closed by the two tables, 100 at a time:
         /// both arenas end empty with every slot on the free list.
         @Test func tenThousandStreamsOpenedAndClosedLeaveTheFreeListWhole() throws {
-            var pair = StreamTablePair(peer: .limits(data: 1 << 30, streamData: 1 << 20, streams: 100))
+            var configuration = StreamConfiguration()
+            configuration.maxConcurrentPeerStreams = 100
+            var pair = StreamTablePair(configuration: configuration,
+                                       peer: .limits(data: 1 << 30, streamData: 1 << 20, streams: 100))
             for _ in 0..<100 {
                 var ids: [StreamID] = []
                 while let id = pair.initiator.open() {
@@ -190,17 +194,22 @@ extension StreamsTests {
         }
 
         /// The responder reads each of `ids` to its end and finishes its half;
-        /// the initiator reads the end: every stream closes on both sides.
+        /// the initiator reads the end: every stream closes on both sides, and
+        /// the responder's new MAX_STREAMS reaches the initiator.
         private func finishAll(_ ids: [StreamID], _ pair: inout StreamTablePair) throws {
             try pair.flush(from: .initiator)
             for id in ids {
-                #expect(try pair.responder.read(id) == [7])
-                #expect(try pair.responder.read(id) == nil)
+                let data = try pair.responder.read(id), end = try pair.responder.read(id)
+                #expect(data == [7] && end == nil)
                 try pair.responder.finish(id)
             }
             try pair.flush(from: .responder)
-            for id in ids { #expect(try pair.initiator.read(id) == nil) }
+            for id in ids {
+                let end = try pair.initiator.read(id)
+                #expect(end == nil)
+            }
             try pair.flush(from: .initiator)
+            try pair.flush(from: .responder)  // the MAX_STREAMS the closes made due
             _ = pair.initiator.drainEvents()
             _ = pair.responder.drainEvents()
             for id in ids { #expect(pair.initiator.entry(id) == nil && pair.responder.entry(id) == nil) }
