@@ -52,12 +52,11 @@ final class ConnectionState {
             do {
                 id = try loop.endpoint.openStream(on: handle, priority: opener.priority)
             } catch {
-                if loop.endpoint.peer(of: handle) == nil {  // the connection is gone
-                    openers.removeFirst()
-                    opener.continuation.resume(throwing: HostError(.usage(error)))
-                    continue
-                }
-                return  // the limit: `streamsAvailable` brings us back
+                // The limit: `streamsAvailable` (never dropped) brings us back.
+                if error.kind == .streamLimitReached { return }
+                openers.removeFirst()
+                opener.continuation.resume(throwing: HostError(error))
+                continue
             }
             openers.removeFirst()
             guard let state = stream(id, runtime: object.runtime) else { return }

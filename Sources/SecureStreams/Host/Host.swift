@@ -108,7 +108,7 @@ public final class Host: Sendable {
     /// close. Ending the iteration (or dropping the listener) stops listening.
     public func listen(service: String, protocols: [String]) async throws -> Listener {
         guard !service.isEmpty, !protocols.isEmpty, !protocols.contains(where: \.isEmpty) else {
-            throw HostError(.usage(UsageError("listen needs a service and at least one protocol name")))
+            throw HostError(.command(.invalidName("listen needs a service and at least one protocol name")))
         }
         let (stream, continuation) = AsyncStream<Connection>.makeStream()
         let runtime = self.runtime
@@ -155,13 +155,13 @@ public final class Host: Sendable {
         peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String
     ) async throws -> Connection {
         try await runtime.cancellableCall { loop, core, token, continuation in
-            do throws(UsageError) {
+            do throws(CommandError) {
                 let handle = try loop.endpoint.connect(
                     to: peer, at: address, service: service, protocol: applicationProtocol, now: loop.now)
                 core.pendingConnects[handle] = HostCore.PendingConnect(
                     address: address, token: token, continuation: continuation)
             } catch {
-                continuation.resume(throwing: HostError(.usage(error)))
+                continuation.resume(throwing: HostError(error))
             }
         }
     }

@@ -6,6 +6,13 @@ import SecureStreamsCore
 ///
 /// It turns the endpoint's events into resumed continuations (connects,
 /// reads, writes, opens) and into elements of the public async sequences.
+///
+/// Every waiter is resumed by a readiness event the core never drops
+/// (`connected`, `streamOpened`, `streamReadable`, `streamWritable`,
+/// `streamReset`, `streamStopped`, `streamsAvailable`, `closed`: see
+/// docs/CORE.md, "Events and readiness"). The droppable notices (link, path,
+/// receive blocked) only feed the `events` sequences, which nobody waits on
+/// for progress.
 final class HostCore: @unchecked Sendable {
     /// Set by the first `execute` body after the driver started; cleared at
     /// shutdown (it closes the cycle runtime → core → runtime).
@@ -48,6 +55,7 @@ final class HostCore: @unchecked Sendable {
             stream.serveReaders(loop: loop)
         case .streamStopped(let handle, let id, let code):
             guard let stream = connections[handle]?.streams[id] else { return }
+            stream.stoppedByPeer = code
             stream.events.yield(.stopped(code))
             stream.failWriters(HostError(.streamStopped(id, code)))
         case .receiveBlocked(let handle, let id):

@@ -19,8 +19,9 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case knownHosts(String)
         /// An empty record: the wire cannot carry one.
         case emptyRecord
-        /// The API was misused (the core's message).
-        case usage(UsageError)
+        /// A command on the endpoint failed, for the reason the core gives
+        /// (its stream or connection conditions other than those above).
+        case command(CommandError)
         /// The host was shut down.
         case shutDown
     }
@@ -28,6 +29,19 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
     public let kind: Kind
 
     public init(_ kind: Kind) { self.kind = kind }
+
+    /// The core's command error, as the host reports it: a peer's reset is
+    /// ``Kind/streamReset``, an ended connection ``Kind/connectionClosed``
+    /// (with why), anything else ``Kind/command``. No text is inspected.
+    public init(_ error: CommandError) {
+        if error.kind == .resetByPeer, let id = error.stream, let code = error.code {
+            kind = .streamReset(id, code)
+        } else if let reason = error.connectionError {
+            kind = .connectionClosed(reason)
+        } else {
+            kind = .command(error)
+        }
+    }
 
     public var description: String {
         switch kind {
@@ -50,7 +64,7 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case .streamStopped(let id, let code): return "the peer stopped reading \(id) (\(code))"
         case .knownHosts(let problem): return problem
         case .emptyRecord: return "a record must hold at least one byte"
-        case .usage(let error): return error.message
+        case .command(let error): return error.description
         case .shutDown: return "the host was shut down"
         }
     }

@@ -102,7 +102,7 @@ public final class Stream: Sendable {
         let (handle, id) = (connection.handle, self.id)
         let _: Void? = try? await runtime.call { loop, core, done in
             try? loop.endpoint.reset(id, on: handle, code: code)
-            core.connections[handle]?.streams[id]?.failWriters(HostError(.usage(UsageError("\(id) was reset"))))
+            core.connections[handle]?.streams[id]?.failWriters(HostError(.command(.reset(id, code))))
             done.resume()
         }
     }
@@ -120,11 +120,11 @@ public final class Stream: Sendable {
     public func setPriority(_ priority: Int) async throws {
         let (handle, id) = (connection.handle, self.id)
         let _: Void = try await runtime.call { loop, _, done in
-            do throws(UsageError) {
+            do throws(CommandError) {
                 try loop.endpoint.setPriority(priority, of: id, on: handle)
                 done.resume()
             } catch {
-                done.resume(throwing: HostError(.usage(error)))
+                done.resume(throwing: HostError(error))
             }
         }
     }
@@ -193,6 +193,6 @@ public final class Stream: Sendable {
         if let error = connection.ending.withLock({ $0 }) { return HostError(.connectionClosed(error)) }
         return core.connections[connection.handle] == nil
             ? HostError(.connectionClosed(ConnectionError(.closedLocally(code: .noError, reason: "the connection is gone"))))
-            : HostError(.usage(UsageError("\(id) is no longer open")))
+            : HostError(.command(.unknownStream(id)))
     }
 }

@@ -9,6 +9,9 @@ final class StreamState {
     var failure: HostError?
     /// The code of the peer's RESET_STREAM, once it arrived.
     var resetByPeer: ErrorCode?
+    /// The code of the peer's STOP_SENDING, once it arrived (our sending
+    /// half was reset in answer: the core then refuses writes as `reset`).
+    var stoppedByPeer: ErrorCode?
     let events: AsyncStream<StreamEvent>.Continuation
 
     enum ReadKind {
@@ -125,7 +128,7 @@ final class StreamState {
             do {
                 switch writer.operation {
                 case .bytes(let bytes, let offset, let endOfRecord):
-                    let accepted = try bytes.withUnsafeBytes { (raw) throws(UsageError) in
+                    let accepted = try bytes.withUnsafeBytes { (raw) throws(CommandError) in
                         try loop.endpoint.write(UnsafeRawBufferPointer(rebasing: raw[offset...]), to: id, on: handle,
                                                 endOfRecord: endOfRecord)
                     }
@@ -178,11 +181,12 @@ final class StreamState {
         events.finish()
     }
 
-    /// A core usage error on a live connection names a stream condition;
-    /// on a closed one, the closing reason is what the caller needs.
-    private func translate(_ error: UsageError) -> HostError {
+    /// The core's typed refusal as the caller should see it: the stream's
+    /// or connection's failure when one is known, the peer's STOP_SENDING
+    /// for a sending half reset in answer to it, else the core's reason.
+    private func translate(_ error: CommandError) -> HostError {
         if let failure { return failure }
-        if let code = resetByPeer { return HostError(.streamReset(id, code)) }
-        return HostError(.usage(error))
+        if error.kind == .reset, let code = stoppedByPeer { return HostError(.streamStopped(id, code)) }
+        return HostError(error)
     }
 }

@@ -175,7 +175,8 @@ extension Connection {
             case .readable(let id), .recordReady(let id): events.emit(.streamReadable(handle, id))
             case .writable(let id): events.emit(.streamWritable(handle, id))
             case .streamsAvailable: events.emit(.streamsAvailable(handle))
-            case .blocked, .connectionBlocked, .closed: break
+            case .blocked, .connectionBlocked: break
+            case .closed(let id): events.streamRetired(id, on: handle)
             case .resetByPeer(let id, let code): events.emit(.streamReset(handle, id, code))
             case .stopSendingRequested(let id, let code): events.emit(.streamStopped(handle, id, code))
             }

@@ -41,7 +41,7 @@ public struct Endpoint {
     /// copy is a replay (or a late duplicate), dropped before any DH work.
     private var recentInitiations = RecentInitiations()
     private var listeners: [Listener] = []
-    private var events: EventQueue
+    private(set) var events: EventQueue
     private var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
     private let ownMACs: HandshakeMACs
     private var cookies: CookieGenerator
@@ -118,7 +118,8 @@ public struct Endpoint {
     var tableSizes: [String: Int] {
         ["slots": slots.count, "freeSlots": freeSlots.count, "byCID": byCID.count,
          "byInitiation": byInitiation.count, "recentInitiations": recentInitiations.count,
-         "listeners": listeners.count, "events": events.count, "stateless": stateless.count,
+         "listeners": listeners.count, "events": events.count, "eventOrder": events.orderCount,
+         "stateless": stateless.count,
          "peersWithAES": peersWithAES.count]
     }
 
@@ -139,21 +140,21 @@ public struct Endpoint {
     /// Starts a connection to `peer` at `address` for `(service, protocol)`.
     /// With the peer's EID the handshake is Noise IK (one round trip); with
     /// `nil`, Noise XX, and the `connected` event names the EID to pin.
-    /// - Throws: ``UsageError`` when the endpoint is full or the names are empty.
+    /// - Throws: ``CommandError`` `invalidName` when a name is empty or
+    ///   longer than 255 bytes, `endpointFull` when the endpoint holds its
+    ///   maximum of connections (see ``hasRoomForConnection``).
     public mutating func connect(
         to peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String,
         now: Timestamp
-    ) throws(UsageError) -> ConnectionHandle {
+    ) throws(CommandError) -> ConnectionHandle {
         advance(to: now)
         guard !service.isEmpty, !applicationProtocol.isEmpty else {
-            throw UsageError("connect needs a service and a protocol name")
+            throw .invalidName("connect needs a service and a protocol name")
         }
         guard service.utf8.count <= 255, applicationProtocol.utf8.count <= 255 else {
-            throw UsageError("service and protocol names are at most 255 bytes")
+            throw .invalidName("service and protocol names are at most 255 bytes")
         }
-        guard connectionCount < configuration.maxConnections else {
-            throw UsageError("the endpoint holds its maximum of \(configuration.maxConnections) connections")
-        }
+        guard hasRoomForConnection else { throw .endpointFull(maxConnections: configuration.maxConnections) }
         let useAES = configuration.preferAESGCM && AEADAlgorithm.aesGCM.isHardwareAccelerated
             && peer.map { peersWithAES.contains($0) } == true
         let (index, handle) = allocateSlot()
@@ -287,15 +288,29 @@ public struct Endpoint {
         reap(index)
     }
 
-    /// Runs `body` on an established connection, mapping misuse to ``UsageError``.
+    /// Runs `body` on an established connection, then queues the stream
+    /// events it caused; a connection that is not established is a
+    /// ``CommandError`` (``commandError(for:)``).
     mutating func withEstablished<R>(
-        _ handle: ConnectionHandle, _ body: (inout Connection) throws(UsageError) -> R
-    ) throws(UsageError) -> R {
-        guard let index = index(of: handle) else { throw UsageError("\(handle) is not open") }
-        guard slots[index].connection!.isEstablished else {
-            throw UsageError("\(handle) is not established (its handshake is in progress or it is closing)")
+        _ handle: ConnectionHandle, _ body: (inout Connection) throws(CommandError) -> R
+    ) throws(CommandError) -> R {
+        guard let index = index(of: handle), slots[index].connection!.isEstablished else {
+            throw commandError(for: handle)
         }
+        defer { slots[index].connection!.drainStreamEvents(into: &events) }
         return try body(&slots[index].connection!)
+    }
+
+    /// Why a command cannot run on `handle`: it ended (with its reason, kept
+    /// while it closes and until the application polled its `closed`), its
+    /// handshake is in progress, or it is unknown.
+    func commandError(for handle: ConnectionHandle, file: String = #fileID, line: Int = #line) -> CommandError {
+        if let index = index(of: handle), let connection = slots[index].connection {
+            if let reason = connection.closeReason { return .closed(handle, reason, file: file, line: line) }
+            return .notEstablished(handle, file: file, line: line)
+        }
+        if let reason = events.closeReason(of: handle) { return .closed(handle, reason, file: file, line: line) }
+        return .unknownConnection(handle, file: file, line: line)
     }
 
     /// The established connection behind `handle`, for read-only queries.
@@ -305,8 +320,6 @@ public struct Endpoint {
         }
         return connection
     }
-
-    mutating func emit(_ event: Event) { events.emit(event) }
 
     // MARK: - Dispatch
 
@@ -387,7 +400,7 @@ public struct Endpoint {
                 return
             }
         }
-        guard connectionCount < configuration.maxConnections else {
+        guard hasRoomForConnection else {
             statistics.drops.refused += 1
             return
         }

@@ -35,8 +35,12 @@ public struct EndpointConfiguration: Sendable {
     public var maxPendingHandshakes: Int = 1_024
     /// The most connections the endpoint holds; further Initiations are dropped.
     public var maxConnections: Int = 16_384
-    /// Events waiting for `pollEvent` beyond which the oldest are dropped
-    /// (and counted): an application that never drains cannot grow memory.
+    /// Notices (link up/stalled/down, path changed, receive blocked) waiting
+    /// for `pollEvent` beyond which the newest is dropped and counted
+    /// (`eventsDropped`): an application that never drains cannot grow
+    /// memory. Readiness events are never dropped and do not count here: they
+    /// are coalesced flags, at most one record per connection and per stream
+    /// (docs/CORE.md, "Events and readiness"). 65,536 notices are a few MB.
     public var maxQueuedEvents: Int = 65_536
 
     public init(identity: HostIdentity) {

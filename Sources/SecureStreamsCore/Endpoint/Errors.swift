@@ -39,19 +39,3 @@ public struct ConnectionError: Error, Hashable, Sendable, CustomStringConvertibl
         }
     }
 }
-
-/// The application misused the API (STYLE.md §4): thrown by commands,
-/// never by the datagram path.
-public struct UsageError: Error, Hashable, Sendable, CustomStringConvertible {
-    public let message: String
-    public let file: String
-    public let line: Int
-
-    public init(_ message: String, file: String = #fileID, line: Int = #line) {
-        self.message = message
-        self.file = file
-        self.line = line
-    }
-
-    public var description: String { message }
-}

@@ -8,6 +8,16 @@ public struct ConnectionHandle: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What the core tells the application, drained with ``Endpoint/pollEvent()``.
+///
+/// Two kinds (docs/CORE.md, "Events and readiness"). **Readiness** —
+/// `connected`, `streamOpened`, `streamReadable`, `streamWritable`,
+/// `streamsAvailable`, `streamReset`, `streamStopped`, `closed` — is never
+/// dropped: it is kept as coalesced per-connection and per-stream flags until
+/// polled (the same condition set twice before a poll is reported once).
+/// **Notices** — `receiveBlocked`, `linkUp`, `linkStalled`, `linkDown`,
+/// `pathChanged` — are information only: when more than
+/// ``EndpointConfiguration/maxQueuedEvents`` wait, the newest is dropped and
+/// counted in ``EndpointStatistics/eventsDropped``; never wait on one.
 public enum Event: Sendable, Equatable {
     /// The handshake completed: the peer is authenticated and streams flow.
     /// `peer` is the peer's EID (for an XX connection, the one to pin).
@@ -36,6 +46,8 @@ public enum Event: Sendable, Equatable {
     case linkDown(ConnectionHandle)
     /// Traffic moved to a new, validated peer address.
     case pathChanged(ConnectionHandle, PeerAddress)
-    /// The connection ended; the handle is no longer valid.
+    /// The connection ended; the handle is no longer valid. Until this event
+    /// is polled the connection keeps its place against `maxConnections`
+    /// and commands on it fail with ``CommandError`` `closed(reason)`.
     case closed(ConnectionHandle, ConnectionError)
 }

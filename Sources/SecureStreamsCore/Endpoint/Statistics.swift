@@ -50,6 +50,8 @@ public struct EndpointStatistics: Hashable, Sendable {
     public var handshakesAccepted: UInt64 = 0
     public var cookiesSent: UInt64 = 0
     public var versionNegotiationsSent: UInt64 = 0
+    /// Notices (link, path, receive-blocked events) dropped because more than
+    /// `maxQueuedEvents` waited; readiness events are never dropped.
     public var eventsDropped: UInt64 = 0
     public var drops = DropCounters()
 }

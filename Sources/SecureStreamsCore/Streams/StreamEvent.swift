@@ -49,7 +49,7 @@ enum StreamControlFrame: Hashable, Sendable {
 }
 
 /// Why a stream command from the application was refused (the API layer
-/// maps these to its `UsageError`).
+/// maps these to its `CommandError`).
 enum StreamCommandError: Error, Hashable, Sendable {
     /// No such stream: never opened, or closed and forgotten.
     case unknownStream(StreamID)

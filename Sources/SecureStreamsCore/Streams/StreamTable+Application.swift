@@ -1,6 +1,6 @@
 /// Commands from the application. They never throw a ``PeerError``: misuse
 /// is a ``StreamCommandError`` for the API layer to turn into its
-/// `UsageError`. After an event, read (or write) until the call returns
+/// `CommandError`. After an event, read (or write) until the call returns
 /// nothing: events are reported once until acted on (``StreamEvent``).
 extension StreamTable {
     /// Opens our next stream.
