@@ -36,11 +36,15 @@ enum Cat {
 struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Wait for one connection; its streams go to stdout, stdin goes to a stream opened back.",
-        discussion: "Prints 'listening on ADDRESS as EID' to stderr once the socket is bound."
+        discussion: """
+            Prints 'listening on ADDRESS as EID' to stderr once the socket is bound. Only the peers \
+            named with --allow or --authorized-peers may connect (or anyone, with --allow-any).
+            """
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var listen: ListenOptions
+    @OptionGroup var trust: TrustOptions
 
     @Option(help: "The service to offer.")
     var service = Cat.service
@@ -50,8 +54,9 @@ struct Listen: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging()
+        let peers = try trust.trust(knownHostsPath: common.knownHostsPath, exposes: "read what this command's input holds")
         let host = try common.makeHost(bindingTo: try listen.address())
-        let listener = try await host.listen(service: service, protocols: [proto])
+        let listener = try await host.listen(service: service, protocols: [proto], trust: peers)
         try listen.announce(host)
         var iterator = listener.makeAsyncIterator()
         guard let connection = await iterator.next() else {

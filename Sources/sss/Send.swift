@@ -11,8 +11,10 @@ struct Send: AsyncParsableCommand {
             PEER is EID@HOST:PORT (Noise IK: the peer must hold that key) or HOST:PORT (Noise XX: \
             the peer's key is pinned in the known-hosts file on first use and must match later). \
             Each file goes on its own stream, up to --parallel at once: a header with its name and \
-            size, the bytes, then its BLAKE2b-256; the receiver answers whether the file arrived \
-            whole. Exits 0 only when every file was confirmed.
+            size, answered by the receiver before any byte of the file is sent (a refused file costs \
+            one round trip), the bytes, then its BLAKE2b-256; the receiver answers whether the file \
+            arrived whole and the name it stored it under (a taken name becomes 'name (1).ext'). \
+            Exits 0 only when every file was confirmed.
             """
     )
 
@@ -66,9 +68,21 @@ struct Send: AsyncParsableCommand {
 
         let progress = Progress(total: total, label: "sending \(files.count) file\(files.count == 1 ? "" : "s")",
                                 enabled: !noProgress)
-        let failures = await Self.sendAll(files, on: connection, parallel: parallel, progress: progress)
+        let outcomes = await Self.sendAll(files, on: connection, parallel: parallel, progress: progress)
         progress.finish()
-        for (name, problem) in failures { printError("\(name): \(problem)") }
+        var failures = 0, renamed = 0
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let stored) where stored != outcome.name:
+                renamed += 1
+                printError("\(escaped(outcome.name)): stored as '\(escaped(stored))' (the name was taken)")
+            case .success:
+                break
+            case .failure(let problem):
+                failures += 1
+                printError("\(escaped(outcome.name)): \(escaped(problem.description))")
+            }
+        }
 
         var echoFailure: (any Error)?
         if records > 0 {
@@ -85,43 +99,62 @@ struct Send: AsyncParsableCommand {
         await host.shutdown()
 
         if let echoFailure { throw ToolError("the record exchange failed: \(echoFailure)") }
-        guard failures.isEmpty else {
-            throw ToolError("\(failures.count) of \(files.count) file\(files.count == 1 ? " was" : "s were") not confirmed")
+        guard failures == 0 else {
+            throw ToolError("\(failures) of \(files.count) file\(files.count == 1 ? " was" : "s were") not confirmed")
         }
-        printError("sent \(files.count) file\(files.count == 1 ? "" : "s") (\(Progress.bytes(Double(total)))), every one confirmed")
+        let others = renamed == 0 ? "" : "; \(renamed) stored under another name"
+        printError("sent \(files.count) file\(files.count == 1 ? "" : "s") (\(Progress.bytes(Double(total)))), "
+                   + "every one confirmed\(others)")
     }
 
-    /// Sends every file, `parallel` at a time; returns the failures by name.
+    /// What became of one file: the name the receiver stored it under, or why not.
+    struct Outcome: Sendable {
+        let name: String
+        let result: Result<String, ToolError>
+    }
+
+    /// Sends every file, `parallel` at a time; the outcomes in the order of `files`.
     static func sendAll(_ files: [SourceFile], on connection: SSConnection, parallel: Int,
-                        progress: Progress) async -> [(String, String)] {
-        await withTaskGroup(of: (String, String?).self) { group in
-            var failures: [(String, String)] = []
-            var next = 0
-            func collect(_ result: (String, String?)?) {
-                if let (name, problem) = result, let problem { failures.append((name, problem)) }
-            }
-            for file in files {
-                if next >= parallel { collect(await group.next()) }
-                next += 1
+                        progress: Progress) async -> [Outcome] {
+        await withTaskGroup(of: (Int, Outcome).self) { group in
+            var outcomes: [Outcome?] = Array(repeating: nil, count: files.count)
+            var running = 0
+            for (index, file) in files.enumerated() {
+                if running >= parallel, let (done, outcome) = await group.next() {
+                    outcomes[done] = outcome
+                    running -= 1
+                }
+                running += 1
                 group.addTask {
                     do {
-                        try await sendFile(file, on: connection, progress: progress)
-                        return (file.name, nil)
+                        let stored = try await sendFile(file, on: connection, progress: progress)
+                        return (index, Outcome(name: file.name, result: .success(stored)))
+                    } catch let error as ToolError {
+                        return (index, Outcome(name: file.name, result: .failure(error)))
                     } catch {
-                        return (file.name, "\(error)")
+                        return (index, Outcome(name: file.name, result: .failure(ToolError("\(error)"))))
                     }
                 }
             }
-            while let result = await group.next() { collect(result) }
-            return failures
+            while let (done, outcome) = await group.next() { outcomes[done] = outcome }
+            return outcomes.compactMap { $0 }
         }
     }
 
-    /// One file on one stream: header, bytes, hash; then the receiver's verdict.
-    static func sendFile(_ file: SourceFile, on connection: SSConnection, progress: Progress) async throws {
+    /// One file on one stream: header, the receiver's go-ahead, bytes, hash;
+    /// then the receiver's verdict. Returns the name the file was stored under.
+    static func sendFile(_ file: SourceFile, on connection: SSConnection, progress: Progress) async throws -> String {
         let reader = try ChunkReader(path: file.path)
         let stream = try await connection.openStream()
         try await stream.writeRecord(Transfer.encode(Transfer.Header(kind: "file", name: file.name, size: file.size)))
+        guard let goAhead = try await stream.readRecord() else {
+            throw ToolError("the receiver closed the stream without answering the header")
+        }
+        let answer = try Transfer.decode(Transfer.Status.self, goAhead, what: "answer")
+        guard answer.ok else {
+            try? await stream.finish()
+            throw ToolError("the receiver refused it before it was sent: \(answer.error ?? "no reason given")")
+        }
         let hash = StreamingHash()
         var sent: UInt64 = 0
         while true {
@@ -134,16 +167,20 @@ struct Send: AsyncParsableCommand {
             guard sent <= file.size else { break }
         }
         guard sent == file.size else {
-            await stream.reset(code: ErrorCode(0x100))
+            await stream.reset(code: Transfer.fileChanged)
             throw ToolError("the file changed while it was sent (\(file.size) bytes before, \(sent) read)")
         }
         try await stream.writeRecord(Transfer.encode(Transfer.End(blake2b256: Transfer.hex(hash.finalize()))))
         try await stream.finish()
-        guard let answer = try await stream.readRecord() else {
+        guard let verdict = try await stream.readRecord() else {
             throw ToolError("the receiver closed the stream without confirming the file")
         }
-        let status = try Transfer.decode(Transfer.Status.self, answer, what: "status")
+        let status = try Transfer.decode(Transfer.Status.self, verdict, what: "verdict")
         guard status.ok else { throw ToolError("the receiver refused it: \(status.error ?? "no reason given")") }
+        guard let stored = status.name, Transfer.problem(withName: stored) == nil else {
+            throw ToolError("the receiver confirmed it without a valid stored name")
+        }
+        return stored
     }
 
     /// `count` records of 64 bytes, each echoed before the next is sent.
