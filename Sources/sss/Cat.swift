@@ -113,15 +113,22 @@ struct Connect: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "The protocol to ask for.")
     var proto = Cat.catProtocol
 
-    @Option(help: "Handshake attempts before giving up on a peer that does not answer.")
+    @Option(parsing: .unconditional, help: "Handshake attempts before giving up on a peer that does not answer.")
     var attempts = 3
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds one handshake attempt waits for an answer.")
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: "Seconds one handshake attempt waits for an answer.")
     var connectTimeout: Double = 2
+
+    func validate() throws {
+        try checkRange(attempts, 1...Limits.attempts, option: "--attempts")
+        try checkSeconds(connectTimeout, maximum: Limits.connectTimeout, option: "--connect-timeout")
+    }
 
     func run() async throws {
         let logger = common.bootstrapLogging()
-        let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
+        // The socket's family follows the peer's ([::] is dual-stack).
+        let host = try common.makeHost(bindingTo: .any(peer.address.family),
+                                       handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
         let connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
                                                 knownHosts: common.knownHostsPath, logger: logger)
         logger.info("connected to \(connection.peer)")

@@ -29,16 +29,16 @@ struct Send: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "The protocol to ask for.")
     var proto = Transfer.fileProtocol
 
-    @Option(help: "Files sent at the same time.")
+    @Option(parsing: .unconditional, help: "Files sent at the same time.")
     var parallel = 8
 
-    @Option(help: "Handshake attempts before giving up on a peer that does not answer.")
+    @Option(parsing: .unconditional, help: "Handshake attempts before giving up on a peer that does not answer.")
     var attempts = 3
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds one handshake attempt waits for an answer.")
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: "Seconds one handshake attempt waits for an answer.")
     var connectTimeout: Double = 2
 
-    @Option(help: "After the files, send this many small records to be echoed and report their round-trip times.")
+    @Option(parsing: .unconditional, help: "After the files, send this many small records to be echoed and report their round-trip times.")
     var records = 0
 
     @Flag(help: "Print the connection's statistics (RTT, packets, losses, congestion window) at the end.")
@@ -49,9 +49,10 @@ struct Send: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("expected at least one FILE and a PEER") }
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
-        guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
+        try checkRange(parallel, 1...Limits.parallel, option: "--parallel")
+        try checkRange(attempts, 1...Limits.attempts, option: "--attempts")
+        try checkSeconds(connectTimeout, maximum: Limits.connectTimeout, option: "--connect-timeout")
+        try checkRange(records, 0...Limits.records, option: "--records")
     }
 
     func run() async throws {
@@ -61,7 +62,9 @@ struct Send: AsyncParsableCommand {
         let files = try arguments.dropLast().map { try SourceFile(path: $0) }
         let total = files.reduce(0) { $0 + $1.size }
 
-        let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
+        // The socket's family follows the peer's ([::] is dual-stack).
+        let host = try common.makeHost(bindingTo: .any(peer.address.family),
+                                       handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
         let connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
                                                 knownHosts: common.knownHostsPath, logger: logger)
         logger.info("connected to \(connection.peer) at \(peer.address)")
