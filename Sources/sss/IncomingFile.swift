@@ -58,8 +58,14 @@ enum IncomingFile {
                 verdict = Transfer.Status(ok: false, error: what)
             }
         }
-        try await stream.writeRecord(Transfer.encode(verdict))
-        try await stream.finish()
+        // The file is stored (or not) whatever happens to the verdict: a
+        // sender that got it may close the connection before our FIN leaves.
+        do {
+            try await stream.writeRecord(Transfer.encode(verdict))
+            try await stream.finish()
+        } catch {
+            printError("\(escaped(name)): the sender left before the verdict was delivered")
+        }
         return verdict.ok
     }
 
