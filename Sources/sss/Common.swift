@@ -224,6 +224,12 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
                 }
                 return connection
             } catch let error as HostError {
+                if error.isRefusal {
+                    // A listener that does not trust our key refuses the
+                    // same way as one without the service.
+                    throw ToolError("\(error) (or it does not allow this key: its owner can add it with "
+                                    + "--allow \(host.endpointID))")
+                }
                 guard error.isNoAnswer else { throw error }
                 logger.info("attempt \(attempt) of \(attempts) to reach \(address.display): \(error)")
                 if attempt < attempts {
@@ -337,6 +343,12 @@ enum LoggingBootstrap {
 }
 
 extension HostError {
+    /// True when the peer refused the handshake (no such service, or our key is not allowed).
+    var isRefusal: Bool {
+        if case .connectionFailed(_, let error) = kind, case .serviceRefused = error.kind { return true }
+        return false
+    }
+
     /// True when the peer never answered the handshake (worth another try).
     var isNoAnswer: Bool {
         if case .connectionFailed(_, let error) = kind, error.kind == .handshakeTimeout { return true }

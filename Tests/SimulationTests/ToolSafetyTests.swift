@@ -29,7 +29,8 @@ import Testing
         defer { receiver.terminate(); receiver.waitUntilExit() }
         let refused = try send(scratch, ["a.txt"], to: spec)
         #expect(refused.status != 0)
-        #expect(refused.stderr.contains("peer not trusted"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("peer not trusted") || refused.stderr.contains("does not allow this key"),
+                "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out/a.txt")))
     }
 
@@ -148,6 +149,30 @@ import Testing
         }
         #expect(try contents(scratch.path("out/v1..2.txt")) == Data("dots".utf8))
         #expect(try contents(scratch.path("out/\(long)")) == Data("long".utf8))
+    }
+
+    @Test(.timeLimit(.minutes(1))) func aMalformedHeaderIsResetAtOnce() throws {
+        let scratch = try Scratch()
+        try scratch.write("garbage", Array("this is not a header".utf8))
+        let log = scratch.path("receiver.log")
+        let (receiver, spec) = try scratch.startReceiver(once: true, log: log)
+        defer { if receiver.isRunning { receiver.terminate() } }
+        // `sss connect` speaking the file protocol sends raw bytes as its first record.
+        let client = scratch.process(["connect", "--key", scratch.path("sender.key"), "--protocol", "files/2", spec])
+        client.standardInput = FileHandle(forReadingAtPath: scratch.path("in/garbage"))
+        client.standardOutput = FileHandle.nullDevice
+        client.standardError = FileHandle.nullDevice
+        try client.run()
+        defer { if client.isRunning { client.terminate() } }
+        // Waits on the condition; the bound (far below the 30 s idle timeout) only ends a failing run.
+        let deadline = Date().addingTimeInterval(15)
+        var output = ""
+        while Date() < deadline {
+            output = String(decoding: (try? contents(log)) ?? Data(), as: UTF8.self)
+            if output.contains("malformed header") { break }
+            usleep(50_000)
+        }
+        #expect(output.contains("malformed header this is not a header: reset"), "\(output)")
     }
 
     @Test(.timeLimit(.minutes(1))) func everyBadNumberOrAddressGetsAMessageNotATrap() throws {

@@ -11,7 +11,10 @@ public import SecureStreamsCore
 ///   in code, on the command line or in an authorized-peers file
 ///   (``AuthorizedPeers``). A listener refuses every other peer with a
 ///   coded close (`SERVICE_REFUSED`, reason ``refusalReason``) before any
-///   stream opens.
+///   stream opens. The close usually travels with the handshake's answer,
+///   so the peer's connect fails as for a service nobody offers
+///   (``HostError`` `.connectionFailed` with `.serviceRefused`); when it
+///   arrives after, the connection ends with that code and reason.
 /// - **Is this the host I reached before** (``confirmFirstUse(of:at:pinned:)``):
 ///   the trust-on-first-use pins of a ``KnownHosts`` file, for connections
 ///   made by address alone.
