@@ -71,7 +71,9 @@ struct Send: AsyncParsableCommand {
 
         let progress = Progress(total: total, label: "sending \(files.count) file\(files.count == 1 ? "" : "s")",
                                 enabled: !noProgress)
+        let watcher = Task { await Self.watchLink(connection, progress: progress) }
         let outcomes = await Self.sendAll(files, on: connection, parallel: parallel, progress: progress)
+        watcher.cancel()
         progress.finish()
         var failures = 0, renamed = 0
         for outcome in outcomes {
@@ -108,6 +110,29 @@ struct Send: AsyncParsableCommand {
         let others = renamed == 0 ? "" : "; \(renamed) stored under another name"
         printError("sent \(files.count) file\(files.count == 1 ? "" : "s") (\(Progress.bytes(Double(total)))), "
                    + "every one confirmed\(others)")
+    }
+
+    /// Shows a stalled link at once on the progress display (counting the
+    /// seconds), and says when the link is declared down.
+    static func watchLink(_ connection: SSConnection, progress: Progress) async {
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                progress.tick()
+            }
+        }
+        defer { ticker.cancel() }
+        for await event in connection.events {
+            switch event {
+            case .linkStalled: progress.linkStalled()
+            case .linkUp: progress.linkUp()
+            case .linkDown:
+                printError("\nthe link to the peer is down: no acknowledgement for several probes; "
+                           + "the transfer fails at the idle timeout unless the peer answers again")
+            case .pathChanged(let address): printError("\nthe peer moved to \(address.display)")
+            case .closed: return
+            }
+        }
     }
 
     /// What became of one file: the name the receiver stored it under, or why not.
