@@ -78,7 +78,9 @@ struct Listen: AsyncParsableCommand {
                         }
                     }
                 }
-                try await group.waitForAll()
+                // The first failure ends the group (and cancels the other
+                // directions); waitForAll() would wait for all of them.
+                for try await _ in group {}
             }
         } catch {
             logger.info("\(error)")
@@ -144,7 +146,9 @@ struct Connect: AsyncParsableCommand {
                     guard let back = await streams.next() else { return }
                     try await Cat.pumpToStandardOutput(from: back, finishOurHalf: false)
                 }
-                try await group.waitForAll()
+                // The first failure ends the group (and cancels the other
+                // directions); waitForAll() would wait for all of them.
+                for try await _ in group {}
             }
         } catch {
             failure = error

@@ -161,7 +161,9 @@ import Testing
         let client = scratch.process(["connect", "--key", scratch.path("sender.key"), "--protocol", "files/2", spec])
         client.standardInput = FileHandle(forReadingAtPath: scratch.path("in/garbage"))
         client.standardOutput = FileHandle.nullDevice
-        client.standardError = FileHandle.nullDevice
+        let clientLog = scratch.path("client.log")
+        FileManager.default.createFile(atPath: clientLog, contents: nil)
+        client.standardError = FileHandle(forWritingAtPath: clientLog)
         try client.run()
         defer { if client.isRunning { client.terminate() } }
         // Waits on the condition; the bound (far below the 30 s idle timeout) only ends a failing run.
@@ -173,6 +175,14 @@ import Testing
             usleep(50_000)
         }
         #expect(output.contains("malformed header this is not a header: reset"), "\(output)")
+        // The client learns it from the reset's code and exits with an error, not at the idle timeout.
+        let exitDeadline = Date().addingTimeInterval(15)
+        while client.isRunning && Date() < exitDeadline { usleep(50_000) }
+        #expect(!client.isRunning, "sss connect still runs after the reset")
+        if client.isRunning { return }
+        #expect(client.terminationStatus != 0)
+        let clientOutput = String(decoding: try contents(clientLog), as: UTF8.self)
+        #expect(clientOutput.contains("APPLICATION(258)"), "\(clientOutput)")
     }
 
     @Test(.timeLimit(.minutes(1))) func everyBadNumberOrAddressGetsAMessageNotATrap() throws {
