@@ -3,7 +3,8 @@ import SecureStreams
 import SecureStreamsPollExample
 import Testing
 
-/// A listener given a `PeerTrust`: strangers are closed before any stream opens.
+/// A listener given a `PeerTrust`: strangers are closed before any stream opens;
+/// and a host says at once which address family it cannot reach.
 @Suite struct PeerTrustHostTests {
     @Test(.timeLimit(.minutes(1))) func aStrangerIsClosedBeforeAnyStreamAndNeverReachesTheListener() async throws {
         let server = try HostTests.host()
@@ -61,5 +62,15 @@ import Testing
         }
         await friend.shutdown()
         await server.shutdown()
+    }
+
+    @Test(.timeLimit(.minutes(1))) func anIPv4HostSaysAtOnceThatItCannotReachAnIPv6Address() async throws {
+        let client = try HostTests.host()
+        let error = await #expect(throws: HostError.self) {
+            try await client.connect(to: client.endpointID, at: try PeerAddress(parsing: "[::1]:4433"),
+                                     service: "s", protocol: "p")
+        }
+        #expect(error?.description.contains("cannot reach [0:0:0:0:0:0:0:1]:4433") == true, "\(String(describing: error))")
+        await client.shutdown()
     }
 }

@@ -164,7 +164,13 @@ public final class Host: Sendable {
     private func startConnection(
         peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String
     ) async throws -> Connection {
-        try await runtime.cancellableCall { loop, core, token, continuation in
+        // An IPv4 socket cannot send to an IPv6 address: say so now, not as
+        // "no answer" after the handshake's retries.
+        if address.family == .ipv6 && localAddress.family == .ipv4 {
+            throw HostError(.usage(UsageError(
+                "this host's socket is IPv4 (\(localAddress)) and cannot reach \(address): bind PeerAddress.any(.ipv6) (dual-stack)")))
+        }
+        return try await runtime.cancellableCall { loop, core, token, continuation in
             do throws(UsageError) {
                 let handle = try loop.endpoint.connect(
                     to: peer, at: address, service: service, protocol: applicationProtocol, now: loop.now)
