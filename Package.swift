@@ -68,6 +68,13 @@ let package = Package(
             path: "Examples/PollDriver",
             swiftSettings: strictness
         ),
+        // The README's API tour, compiled (and run by the tests) so it cannot drift.
+        .executableTarget(
+            name: "Tour",
+            dependencies: ["SecureStreams", "SecureStreamsDispatch", "SecureStreamsLibUV"],
+            path: "Examples/Tour",
+            swiftSettings: strictness
+        ),
         .target(
             name: "SecureStreamsSimulator",
             dependencies: ["SecureStreamsCore"],

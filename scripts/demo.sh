@@ -27,9 +27,10 @@ head -c 20000000 /dev/urandom > "$WORK/outbox/big.bin"
 echo "hello from alice" > "$WORK/outbox/hello.txt"
 printf 'a line\nanother line\n' > "$WORK/outbox/lines.txt"
 
-echo "== bob receives (one connection, any free port)"
+echo "== bob receives (one connection, any free port; only alice may send)"
+ALICE=$("$SSS" id --key "$WORK/alice.key")
 "$SSS" receive --key "$WORK/bob.key" --known-hosts "$WORK/bob_known_hosts" --dir "$WORK/inbox" \
-    --bind 127.0.0.1 --port 0 --once --stats --ready-file "$WORK/ready" &
+    --allow "$ALICE" --bind 127.0.0.1 --port 0 --once --stats --ready-file "$WORK/ready" &
 RECEIVER=$!
 for _ in $(seq 200); do [ -s "$WORK/ready" ] && break; sleep 0.05; done
 [ -s "$WORK/ready" ] || { echo "the receiver did not start"; exit 1; }

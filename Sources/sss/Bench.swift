@@ -26,20 +26,27 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "The event-loop driver: dispatch, libuv or poll.")
     var driver: DriverKind = .dispatch
 
-    @Option(help: "Bytes for each bulk transfer.")
+    @Option(parsing: .unconditional, help: "Bytes for each bulk transfer.")
     var bytes: UInt64 = 64 << 20
 
-    @Option(help: "Seconds for each round-trip measurement.")
+    @Option(parsing: .unconditional, help: "Seconds for each round-trip measurement.")
     var seconds: Double = 2
 
-    @Option(help: "64-byte records for the record rate.")
+    @Option(parsing: .unconditional, help: "64-byte records for the record rate.")
     var records = 50_000
 
-    @Option(help: "Datagrams per sendmmsg/recvmmsg call for raw UDP (default: 32 for dispatch and libuv, their batch size; 1 for poll).")
+    @Option(parsing: .unconditional, help: "Datagrams per sendmmsg/recvmmsg call for raw UDP (default: 32 for dispatch and libuv, their batch size; 1 for poll).")
     var batch: Int?
 
     @Flag(help: "Print one JSON object.")
     var json = false
+
+    func validate() throws {
+        try checkRange(bytes, 1...(1 << 40), option: "--bytes")
+        try checkSeconds(seconds, maximum: 3_600, option: "--seconds")
+        try checkRange(records, 1...100_000_000, option: "--records")
+        if let batch { try checkRange(batch, 1...1_024, option: "--batch") }
+    }
 
     func run() async throws {
         let say: (String) -> Void = { line in if !json { printError(line) } }
@@ -165,6 +172,10 @@ struct BenchPeer: AsyncParsableCommand {
     @Option var role: Role
     @Option var driver: DriverKind = .dispatch
     @Option var batch = 1
+
+    func validate() throws {
+        try checkRange(batch, 1...1_024, option: "--batch")
+    }
 
     func run() async throws {
         switch role {

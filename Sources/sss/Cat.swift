@@ -36,11 +36,15 @@ enum Cat {
 struct Listen: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Wait for one connection; its streams go to stdout, stdin goes to a stream opened back.",
-        discussion: "Prints 'listening on ADDRESS as EID' to stderr once the socket is bound."
+        discussion: """
+            Prints 'listening on ADDRESS as EID' to stderr once the socket is bound. Only the peers \
+            named with --allow or --authorized-peers may connect (or anyone, with --allow-any).
+            """
     )
 
     @OptionGroup var common: CommonOptions
     @OptionGroup var listen: ListenOptions
+    @OptionGroup var trust: TrustOptions
 
     @Option(help: "The service to offer.")
     var service = Cat.service
@@ -50,8 +54,9 @@ struct Listen: AsyncParsableCommand {
 
     func run() async throws {
         let logger = common.bootstrapLogging()
+        let peers = try trust.trust(knownHostsPath: common.knownHostsPath, exposes: "read what this command's input holds")
         let host = try common.makeHost(bindingTo: try listen.address())
-        let listener = try await host.listen(service: service, protocols: [proto])
+        let listener = try await host.listen(service: service, protocols: [proto], trust: peers)
         try listen.announce(host)
         var iterator = listener.makeAsyncIterator()
         guard let connection = await iterator.next() else {
@@ -73,7 +78,9 @@ struct Listen: AsyncParsableCommand {
                         }
                     }
                 }
-                try await group.waitForAll()
+                // The first failure ends the group (and cancels the other
+                // directions); waitForAll() would wait for all of them.
+                for try await _ in group {}
             }
         } catch {
             logger.info("\(error)")
@@ -108,15 +115,22 @@ struct Connect: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "The protocol to ask for.")
     var proto = Cat.catProtocol
 
-    @Option(help: "Handshake attempts before giving up on a peer that does not answer.")
+    @Option(parsing: .unconditional, help: "Handshake attempts before giving up on a peer that does not answer.")
     var attempts = 3
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds one handshake attempt waits for an answer.")
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: "Seconds one handshake attempt waits for an answer.")
     var connectTimeout: Double = 2
+
+    func validate() throws {
+        try checkRange(attempts, 1...Limits.attempts, option: "--attempts")
+        try checkSeconds(connectTimeout, maximum: Limits.connectTimeout, option: "--connect-timeout")
+    }
 
     func run() async throws {
         let logger = common.bootstrapLogging()
-        let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
+        // The socket's family follows the peer's ([::] is dual-stack).
+        let host = try common.makeHost(bindingTo: .any(peer.address.family),
+                                       handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
         let connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
                                                 knownHosts: common.knownHostsPath, logger: logger)
         logger.info("connected to \(connection.peer)")
@@ -132,7 +146,9 @@ struct Connect: AsyncParsableCommand {
                     guard let back = await streams.next() else { return }
                     try await Cat.pumpToStandardOutput(from: back, finishOurHalf: false)
                 }
-                try await group.waitForAll()
+                // The first failure ends the group (and cancels the other
+                // directions); waitForAll() would wait for all of them.
+                for try await _ in group {}
             }
         } catch {
             failure = error

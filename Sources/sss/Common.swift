@@ -102,8 +102,8 @@ struct CommonOptions: ParsableArguments {
 
 /// `--port` and `--bind` for commands that listen.
 struct ListenOptions: ParsableArguments {
-    @Option(name: .long, help: "The UDP port to listen on (0: any free port).")
-    var port: UInt16 = 4433
+    @Option(parsing: .unconditional, help: "The UDP port to listen on, 0…65535 (0: any free port).")
+    var port: Int = 4433
 
     @Option(name: .long, help: ArgumentHelp("The local address to bind: 0.0.0.0, [::] (dual-stack) or one address.",
                                             valueName: "address"))
@@ -113,26 +113,41 @@ struct ListenOptions: ParsableArguments {
         "Once listening, write EID@HOST:PORT to this file (for scripts and tests).", valueName: "path"))
     var readyFile: String?
 
+    func validate() throws {
+        try checkRange(port, 0...65_535, option: "--port")
+        _ = try address()
+    }
+
     /// The bind address with the chosen port.
     func address() throws -> PeerAddress {
-        var text = bind
-        if text == "::" { text = "[::]" }
+        let text = bind.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else {
+            throw ValidationError("--bind needs an address: 0.0.0.0 (every IPv4 interface), [::] (dual-stack) or one local address")
+        }
+        let colons = text.filter { $0 == ":" }.count
+        let bracketedWithPort = text.hasPrefix("[") && !text.hasSuffix("]")
+        if (colons == 1 && !text.hasPrefix("[")) || bracketedWithPort {
+            throw ValidationError("--bind takes an address without a port ('\(escaped(text))'): give the port with --port")
+        }
+        // A bare IPv6 address (`::`, `::1`) gets its brackets.
+        let host = colons >= 2 && !text.hasPrefix("[") ? "[\(text)]" : text
         do {
-            return try PeerAddress(parsing: "\(text):\(port)")
+            return try PeerAddress(parsing: "\(host):\(port)")
         } catch {
-            throw ToolError("--bind: \(error)")
+            throw ValidationError("--bind: \(escaped(error.description))")
         }
     }
 
     /// Prints "listening on ADDRESS as EID" to stderr and writes the ready file.
     func announce(_ host: SSHost, what: String = "listening") throws {
         let local = host.localAddress
-        printError("\(what) on \(local) as \(host.endpointID)")
-        guard let readyFile else { return }
         // A wildcard address is not something a client can dial: name loopback.
-        let reachable: PeerAddress = local.ipBytes.allSatisfy { $0 == 0 }
-            ? .loopback(local.family, port: local.port) : local
-        let text = "\(host.endpointID)@\(reachable)\n"
+        let reachable: PeerAddress = local.isWildcard ? .loopback(local.family, port: local.port) : local
+        let scope = local.isWildcard
+            ? " (every \(local.family == .ipv4 ? "IPv4" : "IPv4 and IPv6") interface; here: \(reachable.display))" : ""
+        printError("\(what) on \(local.display)\(scope) as \(host.endpointID)")
+        guard let readyFile else { return }
+        let text = "\(host.endpointID)@\(reachable.display)\n"
         let temporary = readyFile + ".tmp-\(getpid())"
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
@@ -158,7 +173,7 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
             do {
                 endpointID = try EndpointID(parsing: eidText)
             } catch {
-                throw ToolError("'\(text)': the EID before '@' is not valid: \(error)")
+                throw ToolError("'\(escaped(text))': the EID before '@' is not valid: \(error)")
             }
             addressText = text[text.index(after: at)...]
         } else {
@@ -166,11 +181,11 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
             addressText = Substring(text)
         }
         do {
-            address = try PeerAddress(parsing: String(addressText))
+            address = try PeerAddress.resolving(String(addressText))
         } catch {
-            throw ToolError("'\(text)': \(error)")
+            throw ToolError("'\(escaped(text))': \(error)")
         }
-        guard address.port != 0 else { throw ToolError("'\(text)': the peer's port cannot be 0") }
+        guard address.port != 0 else { throw ToolError("'\(escaped(text))': the peer's port cannot be 0") }
     }
 
     init?(argument: String) {
@@ -205,12 +220,18 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
                 let pinned = knownHosts.flatMap { try? KnownHosts(path: $0).lookup(address) }
                 let connection = try await host.connect(at: address, service: service, protocol: proto)
                 if pinned == nil, let knownHosts {
-                    printError("trusting \(address) as \(connection.peer) on first use (pinned in \(knownHosts))")
+                    printError("trusting \(address.display) as \(connection.peer) on first use (pinned in \(knownHosts))")
                 }
                 return connection
             } catch let error as HostError {
+                if error.isRefusal {
+                    // A listener that does not trust our key refuses the
+                    // same way as one without the service.
+                    throw ToolError("\(error) (or it does not allow this key: its owner can add it with "
+                                    + "--allow \(host.endpointID))")
+                }
                 guard error.isNoAnswer else { throw error }
-                logger.info("attempt \(attempt) of \(attempts) to reach \(address): \(error)")
+                logger.info("attempt \(attempt) of \(attempts) to reach \(address.display): \(error)")
                 if attempt < attempts {
                     try? await Task.sleep(for: pause)
                     pause *= 2
@@ -218,7 +239,33 @@ struct PeerSpec: ExpressibleByArgument, CustomStringConvertible, Sendable {
             }
         }
         let hint = endpointID == nil ? "" : " (is a host listening there, and does it hold that EID? A host with another key stays silent)"
-        throw ToolError("no answer from \(address) after \(max(1, attempts)) attempt\(attempts == 1 ? "" : "s")\(hint)")
+        throw ToolError("no answer from \(address.display) after \(max(1, attempts)) attempt\(attempts == 1 ? "" : "s")\(hint)")
+    }
+}
+
+/// The ranges of the numeric options shared by several commands.
+enum Limits {
+    /// Files in flight at once (each holds a stream and an open file).
+    static let parallel = 1_024
+    /// Handshake attempts (with doubling pauses, 20 already span hours).
+    static let attempts = 20
+    /// Seconds one handshake attempt may wait (an hour).
+    static let connectTimeout = 3_600.0
+    /// Echoed records of `send --records`.
+    static let records = 10_000_000
+}
+
+/// Throws a usage error unless `value` lies in `range`.
+func checkRange<T: Comparable>(_ value: T, _ range: ClosedRange<T>, option: String) throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(option) must be \(range.lowerBound)…\(range.upperBound), not \(value)")
+    }
+}
+
+/// Throws a usage error unless `value` is a number of seconds in (0, maximum].
+func checkSeconds(_ value: Double, maximum: Double, option: String) throws {
+    guard value.isFinite, value > 0, value <= maximum else {
+        throw ValidationError("\(option) must be a number of seconds above 0 and at most \(Int(maximum)), not \(value)")
     }
 }
 
@@ -296,6 +343,12 @@ enum LoggingBootstrap {
 }
 
 extension HostError {
+    /// True when the peer refused the handshake (no such service, or our key is not allowed).
+    var isRefusal: Bool {
+        if case .connectionFailed(_, let error) = kind, case .serviceRefused = error.kind { return true }
+        return false
+    }
+
     /// True when the peer never answered the handshake (worth another try).
     var isNoAnswer: Bool {
         if case .connectionFailed(_, let error) = kind, error.kind == .handshakeTimeout { return true }

@@ -26,10 +26,10 @@ struct Flood: AsyncParsableCommand {
     @Argument(help: "The target, EID@127.0.0.1:PORT.")
     var target: PeerSpec
 
-    @Option(help: "Datagrams to send (at most 10,000,000).")
+    @Option(parsing: .unconditional, help: "Datagrams to send (at most 10,000,000).")
     var count: Int = 100_000
 
-    @Option(help: "Percent of the datagrams that are handshake Initiations.")
+    @Option(parsing: .unconditional, help: "Percent of the datagrams that are handshake Initiations.")
     var initiations: Int = 20
 
     @Option(help: "Service named in the Initiations.")
@@ -38,7 +38,7 @@ struct Flood: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "Protocol named in the Initiations.")
     var proto = "v1"
 
-    @Option(help: "Datagrams per second (0: as fast as possible).")
+    @Option(parsing: .unconditional, help: "Datagrams per second (0: as fast as possible).")
     var rate: Int = 0
 
     @Option(help: "Seed of the junk and the identities (the same seed sends the same bytes).")
@@ -51,6 +51,7 @@ struct Flood: AsyncParsableCommand {
         guard target.endpointID != nil else { throw ValidationError("the target needs its EID: EID@127.0.0.1:PORT") }
         guard (1...10_000_000).contains(count) else { throw ValidationError("--count must be 1…10,000,000") }
         guard (0...100).contains(initiations) else { throw ValidationError("--initiations is a percentage, 0…100") }
+        try checkRange(rate, 0...100_000_000, option: "--rate")
     }
 
     func run() async throws {

@@ -19,6 +19,8 @@ final class Progress: @unchecked Sendable {
     private var lastDraw: ContinuousClock.Instant?
     private var lastDecile = -1
     private var finished = false
+    /// When the link stalled (acknowledgements stopped), until it is up again.
+    private var stalledSince: ContinuousClock.Instant?
 
     init(total: UInt64, label: String, enabled: Bool = true) {
         self.total = total
@@ -47,6 +49,35 @@ final class Progress: @unchecked Sendable {
         if isTerminal { FileHandle.standardError.write(Data("\n".utf8)) }
     }
 
+    /// The link stalled: the bar says so, with the seconds since, instead of an ETA.
+    func linkStalled() {
+        lock.lock()
+        defer { lock.unlock() }
+        if stalledSince == nil { stalledSince = .now }
+        if !isTerminal, !quiet, !finished {
+            FileHandle.standardError.write(Data("\(label): the link stalled (no acknowledgement from the peer)\n".utf8))
+        }
+        draw(force: true)
+    }
+
+    /// Acknowledgements flow again.
+    func linkUp() {
+        lock.lock()
+        defer { lock.unlock() }
+        if stalledSince != nil, !isTerminal, !quiet, !finished {
+            FileHandle.standardError.write(Data("\(label): the link is up again\n".utf8))
+        }
+        stalledSince = nil
+        draw(force: true)
+    }
+
+    /// Redraws (once a second while stalled, so the seconds count).
+    func tick() {
+        lock.lock()
+        defer { lock.unlock() }
+        if isTerminal, stalledSince != nil { draw(force: true) }
+    }
+
     private func draw(force: Bool) {
         guard !quiet, !finished else { return }
         let now = ContinuousClock.now
@@ -60,7 +91,8 @@ final class Progress: @unchecked Sendable {
             let filled = Int(fraction * Double(width))
             let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
             let remaining = rate > 0 ? Double(total - min(done, total)) / rate : 0
-            let eta = done >= total ? "done" : rate > 0 ? "ETA " + Self.time(remaining) : "ETA --"
+            var eta = done >= total ? "done" : rate > 0 ? "ETA " + Self.time(remaining) : "ETA --"
+            if let stalledSince { eta = "link stalled \(Self.time((now - stalledSince).inSeconds))" }
             let percent = String(format: "%3.0f%%", fraction * 100)
             let line = "\r\(label) [\(bar)] \(percent) \(Self.bytes(Double(done))) / \(Self.bytes(Double(total))) "
                 + "\(Self.bytes(rate))/s \(eta)\u{1B}[K"

@@ -11,8 +11,10 @@ struct Send: AsyncParsableCommand {
             PEER is EID@HOST:PORT (Noise IK: the peer must hold that key) or HOST:PORT (Noise XX: \
             the peer's key is pinned in the known-hosts file on first use and must match later). \
             Each file goes on its own stream, up to --parallel at once: a header with its name and \
-            size, the bytes, then its BLAKE2b-256; the receiver answers whether the file arrived \
-            whole. Exits 0 only when every file was confirmed.
+            size, answered by the receiver before any byte of the file is sent (a refused file costs \
+            one round trip), the bytes, then its BLAKE2b-256; the receiver answers whether the file \
+            arrived whole and the name it stored it under (a taken name becomes 'name (1).ext'). \
+            Exits 0 only when every file was confirmed.
             """
     )
 
@@ -27,16 +29,16 @@ struct Send: AsyncParsableCommand {
     @Option(name: .customLong("protocol"), help: "The protocol to ask for.")
     var proto = Transfer.fileProtocol
 
-    @Option(help: "Files sent at the same time.")
+    @Option(parsing: .unconditional, help: "Files sent at the same time.")
     var parallel = 8
 
-    @Option(help: "Handshake attempts before giving up on a peer that does not answer.")
+    @Option(parsing: .unconditional, help: "Handshake attempts before giving up on a peer that does not answer.")
     var attempts = 3
 
-    @Option(name: .customLong("connect-timeout"), help: "Seconds one handshake attempt waits for an answer.")
+    @Option(name: .customLong("connect-timeout"), parsing: .unconditional, help: "Seconds one handshake attempt waits for an answer.")
     var connectTimeout: Double = 2
 
-    @Option(help: "After the files, send this many small records to be echoed and report their round-trip times.")
+    @Option(parsing: .unconditional, help: "After the files, send this many small records to be echoed and report their round-trip times.")
     var records = 0
 
     @Flag(help: "Print the connection's statistics (RTT, packets, losses, congestion window) at the end.")
@@ -47,9 +49,10 @@ struct Send: AsyncParsableCommand {
 
     func validate() throws {
         guard arguments.count >= 2 else { throw ValidationError("expected at least one FILE and a PEER") }
-        guard parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
-        guard attempts >= 1 else { throw ValidationError("--attempts must be at least 1") }
-        guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive") }
+        try checkRange(parallel, 1...Limits.parallel, option: "--parallel")
+        try checkRange(attempts, 1...Limits.attempts, option: "--attempts")
+        try checkSeconds(connectTimeout, maximum: Limits.connectTimeout, option: "--connect-timeout")
+        try checkRange(records, 0...Limits.records, option: "--records")
     }
 
     func run() async throws {
@@ -59,16 +62,32 @@ struct Send: AsyncParsableCommand {
         let files = try arguments.dropLast().map { try SourceFile(path: $0) }
         let total = files.reduce(0) { $0 + $1.size }
 
-        let host = try common.makeHost(handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
+        // The socket's family follows the peer's ([::] is dual-stack).
+        let host = try common.makeHost(bindingTo: .any(peer.address.family),
+                                       handshakeTimeout: .milliseconds(Int64(connectTimeout * 1000)))
         let connection = try await peer.connect(host, service: service, protocol: proto, attempts: attempts,
                                                 knownHosts: common.knownHostsPath, logger: logger)
         logger.info("connected to \(connection.peer) at \(peer.address)")
 
         let progress = Progress(total: total, label: "sending \(files.count) file\(files.count == 1 ? "" : "s")",
                                 enabled: !noProgress)
-        let failures = await Self.sendAll(files, on: connection, parallel: parallel, progress: progress)
+        let watcher = Task { await Self.watchLink(connection, progress: progress) }
+        let outcomes = await Self.sendAll(files, on: connection, parallel: parallel, progress: progress)
+        watcher.cancel()
         progress.finish()
-        for (name, problem) in failures { printError("\(name): \(problem)") }
+        var failures = 0, renamed = 0
+        for outcome in outcomes {
+            switch outcome.result {
+            case .success(let stored) where stored != outcome.name:
+                renamed += 1
+                printError("\(escaped(outcome.name)): stored as '\(escaped(stored))' (the name was taken)")
+            case .success:
+                break
+            case .failure(let problem):
+                failures += 1
+                printError("\(escaped(outcome.name)): \(escaped(problem.description))")
+            }
+        }
 
         var echoFailure: (any Error)?
         if records > 0 {
@@ -85,43 +104,85 @@ struct Send: AsyncParsableCommand {
         await host.shutdown()
 
         if let echoFailure { throw ToolError("the record exchange failed: \(echoFailure)") }
-        guard failures.isEmpty else {
-            throw ToolError("\(failures.count) of \(files.count) file\(files.count == 1 ? " was" : "s were") not confirmed")
+        guard failures == 0 else {
+            throw ToolError("\(failures) of \(files.count) file\(files.count == 1 ? " was" : "s were") not confirmed")
         }
-        printError("sent \(files.count) file\(files.count == 1 ? "" : "s") (\(Progress.bytes(Double(total)))), every one confirmed")
+        let others = renamed == 0 ? "" : "; \(renamed) stored under another name"
+        printError("sent \(files.count) file\(files.count == 1 ? "" : "s") (\(Progress.bytes(Double(total)))), "
+                   + "every one confirmed\(others)")
     }
 
-    /// Sends every file, `parallel` at a time; returns the failures by name.
-    static func sendAll(_ files: [SourceFile], on connection: SSConnection, parallel: Int,
-                        progress: Progress) async -> [(String, String)] {
-        await withTaskGroup(of: (String, String?).self) { group in
-            var failures: [(String, String)] = []
-            var next = 0
-            func collect(_ result: (String, String?)?) {
-                if let (name, problem) = result, let problem { failures.append((name, problem)) }
+    /// Shows a stalled link at once on the progress display (counting the
+    /// seconds), and says when the link is declared down.
+    static func watchLink(_ connection: SSConnection, progress: Progress) async {
+        let ticker = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(1))
+                progress.tick()
             }
-            for file in files {
-                if next >= parallel { collect(await group.next()) }
-                next += 1
+        }
+        defer { ticker.cancel() }
+        for await event in connection.events {
+            switch event {
+            case .linkStalled: progress.linkStalled()
+            case .linkUp: progress.linkUp()
+            case .linkDown:
+                printError("\nthe link to the peer is down: no acknowledgement for several probes; "
+                           + "the transfer fails at the idle timeout unless the peer answers again")
+            case .pathChanged(let address): printError("\nthe peer moved to \(address.display)")
+            case .closed: return
+            }
+        }
+    }
+
+    /// What became of one file: the name the receiver stored it under, or why not.
+    struct Outcome: Sendable {
+        let name: String
+        let result: Result<String, ToolError>
+    }
+
+    /// Sends every file, `parallel` at a time; the outcomes in the order of `files`.
+    static func sendAll(_ files: [SourceFile], on connection: SSConnection, parallel: Int,
+                        progress: Progress) async -> [Outcome] {
+        await withTaskGroup(of: (Int, Outcome).self) { group in
+            var outcomes: [Outcome?] = Array(repeating: nil, count: files.count)
+            var running = 0
+            for (index, file) in files.enumerated() {
+                if running >= parallel, let (done, outcome) = await group.next() {
+                    outcomes[done] = outcome
+                    running -= 1
+                }
+                running += 1
                 group.addTask {
                     do {
-                        try await sendFile(file, on: connection, progress: progress)
-                        return (file.name, nil)
+                        let stored = try await sendFile(file, on: connection, progress: progress)
+                        return (index, Outcome(name: file.name, result: .success(stored)))
+                    } catch let error as ToolError {
+                        return (index, Outcome(name: file.name, result: .failure(error)))
                     } catch {
-                        return (file.name, "\(error)")
+                        return (index, Outcome(name: file.name, result: .failure(ToolError("\(error)"))))
                     }
                 }
             }
-            while let result = await group.next() { collect(result) }
-            return failures
+            while let (done, outcome) = await group.next() { outcomes[done] = outcome }
+            return outcomes.compactMap { $0 }
         }
     }
 
-    /// One file on one stream: header, bytes, hash; then the receiver's verdict.
-    static func sendFile(_ file: SourceFile, on connection: SSConnection, progress: Progress) async throws {
+    /// One file on one stream: header, the receiver's go-ahead, bytes, hash;
+    /// then the receiver's verdict. Returns the name the file was stored under.
+    static func sendFile(_ file: SourceFile, on connection: SSConnection, progress: Progress) async throws -> String {
         let reader = try ChunkReader(path: file.path)
         let stream = try await connection.openStream()
         try await stream.writeRecord(Transfer.encode(Transfer.Header(kind: "file", name: file.name, size: file.size)))
+        guard let goAhead = try await stream.readRecord() else {
+            throw ToolError("the receiver closed the stream without answering the header")
+        }
+        let answer = try Transfer.decode(Transfer.Status.self, goAhead, what: "answer")
+        guard answer.ok else {
+            try? await stream.finish()
+            throw ToolError("the receiver refused it before it was sent: \(answer.error ?? "no reason given")")
+        }
         let hash = StreamingHash()
         var sent: UInt64 = 0
         while true {
@@ -134,16 +195,20 @@ struct Send: AsyncParsableCommand {
             guard sent <= file.size else { break }
         }
         guard sent == file.size else {
-            await stream.reset(code: ErrorCode(0x100))
+            await stream.reset(code: Transfer.fileChanged)
             throw ToolError("the file changed while it was sent (\(file.size) bytes before, \(sent) read)")
         }
         try await stream.writeRecord(Transfer.encode(Transfer.End(blake2b256: Transfer.hex(hash.finalize()))))
         try await stream.finish()
-        guard let answer = try await stream.readRecord() else {
+        guard let verdict = try await stream.readRecord() else {
             throw ToolError("the receiver closed the stream without confirming the file")
         }
-        let status = try Transfer.decode(Transfer.Status.self, answer, what: "status")
+        let status = try Transfer.decode(Transfer.Status.self, verdict, what: "verdict")
         guard status.ok else { throw ToolError("the receiver refused it: \(status.error ?? "no reason given")") }
+        guard let stored = status.name, Transfer.problem(withName: stored) == nil else {
+            throw ToolError("the receiver confirmed it without a valid stored name")
+        }
+        return stored
     }
 
     /// `count` records of 64 bytes, each echoed before the next is sent.

@@ -47,13 +47,13 @@ struct Sim: ParsableCommand {
         @Option(name: .customLong("plot-client"), help: "The client host whose connection --plot draws (default: the scenario's first client).")
         var plotClient: String?
 
-        @Option(name: .customLong("plot-interval"), help: "Sampling interval for --plot, in milliseconds of virtual time.")
+        @Option(name: .customLong("plot-interval"), parsing: .unconditional, help: "Sampling interval for --plot, in milliseconds of virtual time.")
         var plotInterval: Double = 10
 
         @Flag(help: "Run every seed twice, in two processes, and fail (correctness) when the trace hashes differ.")
         var checkDeterminism = false
 
-        @Option(help: "Wall-clock seconds a run may take before it is killed and reported as a liveness failure.")
+        @Option(parsing: .unconditional, help: "Wall-clock seconds a run may take before it is killed and reported as a liveness failure.")
         var timeout: Double = 600
 
         @Flag(help: "Run in this process instead of a child (a trap then ends the sweep).")
@@ -74,6 +74,9 @@ struct Sim: ParsableCommand {
             if pcapLink != nil, pcap == nil { throw ValidationError("--pcap-link needs --pcap") }
             if plotClient != nil, plot == nil { throw ValidationError("--plot-client needs --plot") }
             if !(plotInterval > 0 && plotInterval <= 60_000) { throw ValidationError("--plot-interval must be in (0, 60000] ms") }
+            if !(timeout > 0 && timeout <= 86_400) { throw ValidationError("--timeout must be in (0, 86400] seconds") }
+            if let pcap, let problem = unwritable(pcap) { throw ValidationError("--pcap: \(problem)") }
+            if let plot, let problem = unwritable(plot) { throw ValidationError("--plot: \(problem)") }
             if child, files.count != 1 || seed == nil { throw ValidationError("--child runs one file with --seed") }
         }
 
@@ -180,25 +183,47 @@ struct Sim: ParsableCommand {
             let verdict = Simulation.run(scenario, seed: seed, file: file, sampling: sampling,
                                          observer: capture.map { capture in { capture.add($0) } })
             let wall = clock.now - start
-            if let plot { writePlot(plot, verdict: verdict, scenario: scenario) }
+            var record = RunRecord(verdict: verdict, file: file, wall: wall)
+            if let plot, let problem = writePlot(plot, verdict: verdict, scenario: scenario) {
+                FileHandle.standardError.write(Data("error: \(problem)\n".utf8))
+                record.fail("output", problem)
+            }
             if let pcap, let capture {
                 do {
                     try Data(capture.writer.bytes).write(to: URL(fileURLWithPath: pcap))
                 } catch {
-                    FileHandle.standardError.write(Data("error: \(pcap): \(error)\n".utf8))
+                    let problem = "cannot write \(pcap): \(error.localizedDescription)"
+                    FileHandle.standardError.write(Data("error: \(problem)\n".utf8))
+                    record.fail("output", problem)
                 }
                 if capture.writer.packets == 0 {
                     FileHandle.standardError.write(Data("warning: \(pcap): no datagram was delivered on the captured link\n".utf8))
                 }
             }
-            return RunRecord(verdict: verdict, file: file, wall: wall)
+            return record
         }
 
-        private func writePlot(_ path: String, verdict: Verdict, scenario: Scenario) {
+        /// Why nothing can be written at `path`, or `nil` when it looks writable
+        /// (checked before a run, so a typo does not cost the whole run).
+        private func unwritable(_ path: String) -> String? {
+            let url = URL(fileURLWithPath: path)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                if isDirectory.boolValue { return "'\(path)' is a folder" }
+                return access(path, W_OK) == 0 ? nil : "cannot write '\(path)': \(String(cString: strerror(errno)))"
+            }
+            let folder = url.deletingLastPathComponent().path
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                return "cannot write '\(path)': the folder '\(folder)' does not exist"
+            }
+            return access(folder, W_OK) == 0 ? nil : "cannot write into '\(folder)': \(String(cString: strerror(errno)))"
+        }
+
+        /// Writes the SVG of one run; what went wrong, if anything.
+        private func writePlot(_ path: String, verdict: Verdict, scenario: Scenario) -> String? {
             let index = plotClient.flatMap { name in verdict.flows.firstIndex { $0.client == name } } ?? 0
             guard index < verdict.flows.count else {
-                FileHandle.standardError.write(Data("error: \(path): the scenario has no client to plot\n".utf8))
-                return
+                return "\(path): the scenario has no client to plot"
             }
             let flow = verdict.flows[index]
             let statistics = verdict.statistics
@@ -209,8 +234,9 @@ struct Sim: ParsableCommand {
                                    caption: FlowPlot.Caption(scenario: scenario.name, seed: verdict.seed, client: flow.client, note: note))
             do {
                 try Data(svg.utf8).write(to: URL(fileURLWithPath: path))
+                return nil
             } catch {
-                FileHandle.standardError.write(Data("error: \(path): \(error)\n".utf8))
+                return "cannot write \(path): \(error.localizedDescription)"
             }
         }
 

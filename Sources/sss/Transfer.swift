@@ -1,10 +1,18 @@
 // The file-transfer protocol of `sss send` / `sss receive` (service "sss",
-// protocol "files/1"). One stream per file, opened by the sender:
+// protocol "files/2"). One stream per file, opened by the sender:
 //
-//   sender → header record  {"kind":"file","name":"a.txt","size":123}
+//   sender → header record   {"kind":"file","name":"a.txt","size":123}
+//   receiver → go-ahead      {"ok":true}, or a refusal {"ok":false,"error":"…"} then FIN
 //   sender → exactly `size` bytes (plain stream bytes, no record marks)
-//   sender → end record     {"blake2b256":"<64 hex digits>"}, then FIN
-//   receiver → status record {"ok":true} or {"ok":false,"error":"…"}, then FIN
+//   sender → end record      {"blake2b256":"<64 hex digits>"}, then FIN
+//   receiver → verdict       {"ok":true,"name":"a (1).txt"} (the name it was
+//                            stored under) or {"ok":false,"error":"…"}, then FIN
+//
+// The sender sends no byte of the body before the go-ahead, so a refused
+// file (bad name, no space) costs one round trip, not its size. A header
+// that does not parse is answered with a reset (`malformedHeader`); a body
+// longer than announced, or anything but the end record and FIN after it,
+// with a reset (`overrun`).
 //
 // A stream whose header is {"kind":"echo"} echoes every record back until
 // the sender finishes (the demo's and `send --records`' round trips).
@@ -19,7 +27,15 @@ import Darwin
 
 enum Transfer {
     static let service = "sss"
-    static let fileProtocol = "files/1"
+    /// "files/1" sent the body without waiting for the go-ahead.
+    static let fileProtocol = "files/2"
+    /// Stream reset codes (application codes start at 0x100).
+    static let fileChanged = ErrorCode(0x100)
+    static let unknownKind = ErrorCode(0x101)
+    static let malformedHeader = ErrorCode(0x102)
+    static let overrun = ErrorCode(0x103)
+    /// The longest file name accepted, in UTF-8 bytes (Linux's NAME_MAX).
+    static let maximumNameBytes = 255
     /// Bytes read from a file (and written to a stream) at a time.
     static let chunkSize = 256 * 1024
 
@@ -36,6 +52,8 @@ enum Transfer {
     struct Status: Codable {
         var ok: Bool
         var error: String?
+        /// In a verdict: the name the file was stored under.
+        var name: String?
     }
 
     static func encode(_ value: some Encodable) -> [UInt8] {
@@ -47,18 +65,26 @@ enum Transfer {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch {
-            throw ToolError("malformed \(what) record: \(String(decoding: bytes.prefix(200), as: UTF8.self))")
+            throw ToolError("malformed \(what) record: \(escaped(String(decoding: bytes.prefix(200), as: UTF8.self)))")
         }
     }
 
     /// Why `name` may not be written into the target folder, or `nil` when it may.
+    ///
+    /// Accepted: any UTF-8 name of 1…255 bytes without '/', other than '.'
+    /// and '..' (so `v1..2.txt` is fine), without control characters (C0,
+    /// DEL, C1) or bidirectional controls (they would disguise the name on
+    /// a terminal), and not shaped like the receiver's own temporary files
+    /// (`.sss-….part`).
     static func problem(withName name: String) -> String? {
         if name.isEmpty { return "an empty file name" }
-        if name.contains("/") { return "the name '\(name)' contains '/'" }
-        if name.contains("..") { return "the name '\(name)' contains '..'" }
-        if name == "." { return "the name '.'" }
-        if name.utf8.contains(0) { return "the name contains a NUL byte" }
-        if name.utf8.count > 255 { return "the name is longer than 255 bytes" }
+        if name == "." || name == ".." { return "the name '\(name)'" }
+        if name.contains("/") { return "the name '\(escaped(name))' contains '/'" }
+        if name.unicodeScalars.contains(where: isUnsafeForDisplay) {
+            return "the name '\(escaped(name))' contains control or bidirectional characters"
+        }
+        if name.utf8.count > maximumNameBytes { return "the name is longer than \(maximumNameBytes) bytes" }
+        if Inbox.isTemporaryName(name) { return "the name '\(escaped(name))' is reserved for partial files" }
         return nil
     }
 

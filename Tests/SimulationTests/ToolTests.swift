@@ -44,14 +44,34 @@ import Testing
             return (process.terminationStatus, String(decoding: data, as: UTF8.self))
         }
 
+        /// The EID of one of the scratch keys.
+        func eid(_ key: String) throws -> String {
+            let identity = process(["id", "--key", path(key)])
+            let output = Pipe()
+            identity.standardOutput = output
+            try identity.run()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            identity.waitUntilExit()
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+
         /// Starts `sss receive` on a free port; returns it and its EID@HOST:PORT.
-        func startReceiver(once: Bool) throws -> (Process, String) {
+        /// - Parameters:
+        ///   - trust: the options saying who may connect (default: the sender's key).
+        ///   - log: a file for its standard error (default: discarded).
+        func startReceiver(once: Bool, trust: [String]? = nil, log: String? = nil) throws -> (Process, String) {
             let ready = path("ready-\(UInt32.random(in: 0...UInt32.max))")
             var arguments = ["receive", "--key", path("receiver.key"), "--known-hosts", path("receiver_known_hosts"),
                              "--dir", path("out"), "--port", "0", "--bind", "127.0.0.1", "--ready-file", ready]
+            arguments += try trust ?? ["--allow", eid("sender.key")]
             if once { arguments.append("--once") }
             let receiver = process(arguments)
-            receiver.standardError = FileHandle.nullDevice
+            if let log {
+                FileManager.default.createFile(atPath: log, contents: nil)
+                receiver.standardError = FileHandle(forWritingAtPath: log)
+            } else {
+                receiver.standardError = FileHandle.nullDevice
+            }
             receiver.standardOutput = FileHandle.nullDevice
             try receiver.run()
             // The receiver writes the file once its socket is bound.
@@ -76,7 +96,8 @@ import Testing
         try scratch.write("big.bin", big)
         try scratch.write("empty", [])
         try scratch.write("note.txt", Array("hello, receiver\n".utf8))
-        let (receiver, spec) = try scratch.startReceiver(once: true)
+        let log = scratch.path("receiver.log")
+        let (receiver, spec) = try scratch.startReceiver(once: true, log: log)
         defer { if receiver.isRunning { receiver.terminate() } }
 
         let names = ["big.bin", "empty", "note.txt"]
@@ -85,7 +106,7 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("every one confirmed"), "\(result.stderr)")
         receiver.waitUntilExit()
-        #expect(receiver.terminationStatus == 0)
+        #expect(receiver.terminationStatus == 0, "\(String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: log))) ?? Data(), as: UTF8.self))")
         for name in names {
             let sent = try Data(contentsOf: URL(fileURLWithPath: scratch.path("in/\(name)")))
             let received = try Data(contentsOf: URL(fileURLWithPath: scratch.path("out/\(name)")))
@@ -141,7 +162,7 @@ import Testing
         try scratch.write("to-connector", Array("from the listener\n".utf8))
         let ready = scratch.path("listen-ready")
         let listener = scratch.process(["listen", "--key", scratch.path("receiver.key"), "--port", "0",
-                                        "--bind", "127.0.0.1", "--ready-file", ready])
+                                        "--bind", "127.0.0.1", "--ready-file", ready, "--allow", try scratch.eid("sender.key")])
         listener.standardInput = FileHandle(forReadingAtPath: scratch.path("in/to-connector"))
         listener.standardOutput = FileHandle(forWritingAtPath: try touch(scratch.path("listener.out")))
         listener.standardError = FileHandle.nullDevice
@@ -165,7 +186,7 @@ import Testing
     }
 
     /// Creates an empty file; its path.
-    private func touch(_ path: String) throws -> String {
+    func touch(_ path: String) throws -> String {
         try Data().write(to: URL(fileURLWithPath: path))
         return path
     }

@@ -2,18 +2,30 @@ public import SecureStreamsCore
 
 /// How a ``Host`` is set up beyond its identity and driver.
 public struct HostConfiguration: Sendable {
-    /// The trust-on-first-use pin file for ``Host/connect(at:service:protocol:)``;
-    /// `nil`: no pinning (every key is accepted and nothing is remembered).
-    public var knownHostsPath: String?
+    /// Which peers the host trusts: who its listeners admit (by default)
+    /// and the known-hosts pins of ``Host/connect(at:service:protocol:)``.
+    public var trust: PeerTrust
     /// Adjusts the endpoint's settings (timeouts, windows, keepalive …).
     public var configureEndpoint: @Sendable (inout EndpointConfiguration) -> Void
 
+    /// The trust-on-first-use pin file for ``Host/connect(at:service:protocol:)``
+    /// (the ``trust``'s ``PeerTrust/knownHosts``); `nil`: no pinning (every
+    /// key is accepted and nothing is remembered).
+    public var knownHostsPath: String? {
+        get { trust.knownHosts?.path }
+        set { trust.knownHosts = newValue.map(KnownHosts.init(path:)) }
+    }
+
+    /// - Parameters:
+    ///   - knownHostsPath: when given, replaces the pins of `trust`.
+    ///   - trust: who listeners admit by default (anyone unless told).
     public init(
-        knownHostsPath: String? = nil,
+        knownHostsPath: String? = nil, trust: PeerTrust = .anyone,
         configureEndpoint: @escaping @Sendable (inout EndpointConfiguration) -> Void = { _ in }
     ) {
-        self.knownHostsPath = knownHostsPath
+        self.trust = trust
         self.configureEndpoint = configureEndpoint
+        if let knownHostsPath { self.knownHostsPath = knownHostsPath }
     }
 }
 
@@ -38,7 +50,7 @@ public final class Host: Sendable {
     /// The bound address, with the port the kernel chose.
     public let localAddress: PeerAddress
     let runtime: Runtime
-    private let knownHosts: KnownHosts?
+    private let trust: PeerTrust
 
     /// Binds a socket through `driver` and starts its loop.
     /// - Parameter address: where to bind; the default is any IPv4 address
@@ -63,7 +75,7 @@ public final class Host: Sendable {
         self.runtime = runtime
         endpointID = identity.endpointID
         localAddress = running.localAddress
-        knownHosts = configuration.knownHostsPath.map(KnownHosts.init(path:))
+        trust = configuration.trust
     }
 
     /// Connects to the host named `peer` at `address` with Noise IK (one
@@ -85,20 +97,12 @@ public final class Host: Sendable {
     public func connect(at address: PeerAddress, service: String, protocol applicationProtocol: String) async throws
         -> Connection
     {
-        let pinned = try knownHosts?.lookup(address)
+        let pinned = try trust.pin(for: address)
         let connection = try await startConnection(peer: nil, at: address, service: service, protocol: applicationProtocol)
-        guard let knownHosts else { return connection }
-        if let pinned {
-            guard pinned.endpointID == connection.peer else {
-                await connection.close(code: .internalError, reason: "key mismatch")
-                throw HostError(.keyMismatch(address: address, pinned: pinned.endpointID, presented: connection.peer,
-                                             file: knownHosts.path, line: pinned.line))
-            }
-        } else {
-            do { try knownHosts.pin(address, to: connection.peer) } catch {
-                await connection.close(code: .internalError, reason: "cannot pin the key")
-                throw error
-            }
+        do { try trust.confirmFirstUse(of: connection.peer, at: address, pinned: pinned) } catch {
+            let reason = if case .keyMismatch = error.kind { "key mismatch" } else { "cannot pin the key" }
+            await connection.close(code: .internalError, reason: reason)
+            throw error
         }
         return connection
     }
@@ -106,7 +110,12 @@ public final class Host: Sendable {
     /// Accepts connections for `service` with any of `protocols`. Connections
     /// for a (service, protocol) nobody listens to are refused with a coded
     /// close. Ending the iteration (or dropping the listener) stops listening.
-    public func listen(service: String, protocols: [String]) async throws -> Listener {
+    /// - Parameter trust: who may connect (default: the host's
+    ///   ``HostConfiguration/trust``); a peer it does not admit is closed
+    ///   with `SERVICE_REFUSED` and reason ``PeerTrust/refusalReason``
+    ///   before any stream opens, and never reaches the listener.
+    public func listen(service: String, protocols: [String], trust: PeerTrust? = nil) async throws -> Listener {
+        let admission = trust ?? self.trust
         guard !service.isEmpty, !protocols.isEmpty, !protocols.contains(where: \.isEmpty) else {
             throw HostError(.command(.invalidName("listen needs a service and at least one protocol name")))
         }
@@ -122,7 +131,8 @@ public final class Host: Sendable {
         }
         let _: Void = try await runtime.call { loop, core, done in
             for name in protocols {
-                core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] = continuation
+                core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] =
+                    HostCore.Listening(continuation: continuation, trust: admission)
                 loop.endpoint.listen(service: service, protocol: name)
             }
             done.resume()
@@ -154,7 +164,12 @@ public final class Host: Sendable {
     private func startConnection(
         peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String
     ) async throws -> Connection {
-        try await runtime.cancellableCall { loop, core, token, continuation in
+        // An IPv4 socket cannot send to an IPv6 address: say so now, not as
+        // "no answer" after the handshake's retries.
+        if address.family == .ipv6 && localAddress.family == .ipv4 {
+            throw HostError(.addressFamilyUnreachable(local: localAddress, remote: address))
+        }
+        return try await runtime.cancellableCall { loop, core, token, continuation in
             do throws(CommandError) {
                 let handle = try loop.endpoint.connect(
                     to: peer, at: address, service: service, protocol: applicationProtocol, now: loop.now)

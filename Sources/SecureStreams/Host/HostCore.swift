@@ -21,11 +21,17 @@ final class HostCore: @unchecked Sendable {
 
     var connections: [ConnectionHandle: ConnectionState] = [:]
     var pendingConnects: [ConnectionHandle: PendingConnect] = [:]
-    var listeners: [ListenKey: AsyncStream<Connection>.Continuation] = [:]
+    var listeners: [ListenKey: Listening] = [:]
 
     struct ListenKey: Hashable {
         var service: String
         var applicationProtocol: String
+    }
+
+    /// A listener's sequence and the peers it admits.
+    struct Listening {
+        var continuation: AsyncStream<Connection>.Continuation
+        var trust: PeerTrust
     }
 
     struct PendingConnect {
@@ -102,8 +108,12 @@ final class HostCore: @unchecked Sendable {
                 loop.endpoint.close(handle, code: .serviceRefused, reason: "no longer listening", now: loop.now)
                 return
             }
+            guard listener.trust.admits(peer) else {
+                loop.endpoint.close(handle, code: .serviceRefused, reason: PeerTrust.refusalReason, now: loop.now)
+                return
+            }
             connections[handle] = state
-            listener.yield(connection)
+            listener.continuation.yield(connection)
         }
     }
 
@@ -133,7 +143,7 @@ final class HostCore: @unchecked Sendable {
             connection.end(ConnectionError(.closedLocally(code: .noError, reason: "host shut down")))
         }
         connections = [:]
-        for listener in listeners.values { listener.finish() }
+        for listener in listeners.values { listener.continuation.finish() }
         listeners = [:]
         runtime = nil
     }

@@ -22,6 +22,9 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A command on the endpoint failed, for the reason the core gives
         /// (its stream or connection conditions other than those above).
         case command(CommandError)
+        /// This host's socket is of one address family (`local`) and cannot
+        /// reach an address of the other (`remote`).
+        case addressFamilyUnreachable(local: PeerAddress, remote: PeerAddress)
         /// The host was shut down.
         case shutDown
     }
@@ -65,6 +68,8 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case .knownHosts(let problem): return problem
         case .emptyRecord: return "a record must hold at least one byte"
         case .command(let error): return error.description
+        case .addressFamilyUnreachable(let local, let remote):
+            return "this host's socket is IPv4 (\(local)) and cannot reach \(remote): bind PeerAddress.any(.ipv6) (dual-stack)"
         case .shutDown: return "the host was shut down"
         }
     }

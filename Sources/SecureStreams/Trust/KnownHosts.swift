@@ -1,8 +1,9 @@
 import Foundation
 public import SecureStreamsCore
 
-/// Trust on first use: a file of `HOST:PORT EID` lines pinning each address
-/// to the key it presented the first time.
+/// Trust on first use, one of ``PeerTrust``'s sources: a file of
+/// `HOST:PORT EID` lines pinning each address to the key it presented the
+/// first time.
 ///
 /// ```
 /// # SecureStreams known hosts: ADDRESS EID
