@@ -5,7 +5,7 @@ import Testing
 /// reference cycle through its thread, its timer or its callbacks keeps the
 /// endpoint (and the connections' buffers) alive. `make test-asan` finds
 /// such cycles as leaks at exit; this finds them in `make test`.
-@Suite struct DriverLifetimeTests {
+@Suite(.timeLimit(.minutes(1))) struct DriverLifetimeTests {
     @Test(arguments: [InteropTests.Kind.dispatch, .libuv, .poll])
     func aShutDownDriverReleasesItsLoop(_ kind: InteropTests.Kind) async throws {
         weak var weakLoop: EndpointLoop?
