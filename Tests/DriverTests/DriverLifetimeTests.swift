@@ -23,10 +23,8 @@ import Testing
             driver.shutdown()
         }
         // The loop thread drops its references as it exits, just after
-        // `shutdown` returns: give it time (a bound on waiting, not on speed).
-        for _ in 0..<1_000 where weakLoop != nil || weakDriver != nil {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        // `shutdown` returns: wait for that (a bound on waiting, not on speed).
+        _ = await eventually(maxPolls: 1_000, pause: .milliseconds(10)) { weakLoop == nil && weakDriver == nil }
         #expect(weakLoop == nil, "the \(kind) driver still holds its loop after shutdown")
         #expect(weakDriver == nil, "the \(kind) driver is still alive after shutdown")
     }

@@ -39,13 +39,16 @@ enum TestSeeds {
     }
 }
 
-/// Polls `condition` until it holds, yielding between polls; `false` after
-/// `maxPolls` polls. A bound on waiting, never a timing assertion: each poll
-/// of a host's state is a round trip to its loop thread.
-func eventually(maxPolls: Int = 100_000, _ condition: () async throws -> Bool) async rethrows -> Bool {
+/// Polls `condition` until it holds, yielding between polls (or pausing,
+/// for a condition another thread makes true in its own time, such as a
+/// thread ending); `false` after `maxPolls` polls. A bound on waiting,
+/// never a timing assertion and never the thing that orders two events:
+/// each poll of a host's state is a round trip to its loop thread.
+func eventually(maxPolls: Int = 100_000, pause: Duration? = nil,
+                _ condition: () async throws -> Bool) async rethrows -> Bool {
     for _ in 0..<maxPolls {
         if try await condition() { return true }
-        await Task.yield()
+        if let pause { try? await Task.sleep(for: pause) } else { await Task.yield() }
     }
     return false
 }
