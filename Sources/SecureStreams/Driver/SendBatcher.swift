@@ -54,9 +54,6 @@ package struct SendBatcher: ~Copyable {
     /// Under the 65,507-byte IPv4 (65,527 IPv6) UDP payload limit, with room to spare.
     package static let maxGSOBytes = 64_000
 
-    /// Whether this system has sendmmsg (otherwise a driver may prefer its own path).
-    package static var isAvailable: Bool { MultiMessageCalls.send != nil }
-
     private struct Entry {
         var destination: PeerAddress
         var offset: Int
