@@ -79,9 +79,9 @@ final class DispatchLoop: DriverLoopHooks, @unchecked Sendable {
         }
     }
 
-    func waitForWritable() -> Bool {
+    func waitForWritable() -> WritableWait {
         setWriteSourceResumed(true)
-        return true
+        return .retryOnInput
     }
 
     private func setWriteSourceResumed(_ resumed: Bool) {

@@ -20,17 +20,17 @@ extension LibUVSession {
     /// waits for `POLLOUT` on the handle's watcher and cancels its requests
     /// cleanly on close; the loop's own sends on the fd resume only once it
     /// completed (`pendingSends == 0`), so order is kept.
-    /// Returns `false` when nothing could be queued (every datagram was
+    /// `notWaiting` when nothing could be queued (every datagram was
     /// refused): the loop then sends on at its next input.
-    func waitForWritable() -> Bool {
-        guard let driverLoop else { return false }
+    func waitForWritable() -> WritableWait {
+        guard let driverLoop else { return .notWaiting }
         while pendingSends == 0, !closing {
             let took = driverLoop.takeFirstPending { destination, bytes in
                 enqueue(bytes, segment: bytes.count, to: addresses.socketAddress(for: destination))
             }
             guard took else { break }
         }
-        return pendingSends > 0
+        return pendingSends > 0 ? .untilWritable : .notWaiting
     }
 
     /// The slow path: copies each remaining datagram behind a

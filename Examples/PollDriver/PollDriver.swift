@@ -116,9 +116,9 @@ public final class PollDriver: Driver, DriverLoopHooks, @unchecked Sendable {
         _ = write(pipe.write, &byte, 1)
     }
 
-    public func waitForWritable() -> Bool {
+    public func waitForWritable() -> WritableWait {
         waitsForWritable = true
-        return true
+        return .retryOnInput
     }
 }
 

@@ -202,7 +202,10 @@ public final class DriverLoop: @unchecked Sendable {
     }
 
     private func blocked() {
-        isWaitingForWritable = hooks?.waitForWritable() ?? false
+        switch hooks?.waitForWritable() {
+        case .untilWritable: isWaitingForWritable = true
+        case .retryOnInput, .notWaiting, nil: isWaitingForWritable = false
+        }
     }
 
     private func rearmTimer() {

@@ -41,10 +41,22 @@ public protocol DriverLoopHooks: AnyObject, Sendable {
     func wake()
 
     /// The socket would block. Arrange for ``DriverLoop/writable()`` to be
-    /// called once it can take more, and return `true`; until then the loop
-    /// sends nothing. Return `false` when the driver cannot wait now: the
-    /// loop tries to send again at its next input. Loop thread.
-    func waitForWritable() -> Bool
+    /// called once it can take more, and say how the loop should behave
+    /// meanwhile (``WritableWait``). Loop thread.
+    func waitForWritable() -> WritableWait
+}
+
+/// What a driver arranged when its socket would block.
+public enum WritableWait: Sendable {
+    /// It watches writability, and the loop may also try again at any
+    /// input meanwhile (a readiness watcher such as epoll or poll: a retry
+    /// that succeeds early costs one spare writable event).
+    case retryOnInput
+    /// The loop sends nothing until ``DriverLoop/writable()``: the driver
+    /// queued something of its own that must go first (libuv's `uv_udp_send`).
+    case untilWritable
+    /// Nothing could be arranged: the loop tries again at its next input.
+    case notWaiting
 }
 
 /// The bound, non-blocking UDP socket a driver gives its ``DriverLoop``.
