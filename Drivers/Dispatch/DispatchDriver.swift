@@ -5,7 +5,8 @@ public import SecureStreams
 /// A ``Driver`` on Dispatch: one non-blocking UDP socket, one serial queue
 /// as the loop thread, a read source (recvmmsg batches, GRO), a write source
 /// (resumed only while the socket would block), and one timer re-armed from
-/// the endpoint's deadline after every input.
+/// the endpoint's deadline after every input — around the shared
+/// `DriverLoop`.
 ///
 /// Started by ``DispatchDriverFactory/start(_:binding:)``. Thread-safe:
 /// ``execute(_:)``, ``shutdown()`` and ``statistics`` may be used from any
@@ -16,11 +17,11 @@ public import SecureStreams
 /// value) so time never goes backwards for it.
 public final class DispatchDriver: Driver {
     public let localAddress: PeerAddress
-    private let state: DriverLoop
+    private let state: DispatchLoop
     private let key: DispatchSpecificKey<ObjectIdentifier>
     private let identity: ObjectIdentifier
 
-    init(state: DriverLoop, localAddress: PeerAddress, key: DispatchSpecificKey<ObjectIdentifier>) {
+    init(state: DispatchLoop, localAddress: PeerAddress, key: DispatchSpecificKey<ObjectIdentifier>) {
         self.state = state
         self.localAddress = localAddress
         self.key = key
@@ -33,17 +34,9 @@ public final class DispatchDriver: Driver {
     public static func currentTime() -> Timestamp { Timestamp(nanoseconds: DispatchTime.now().uptimeNanoseconds) }
 
     /// Counters and socket facts, as of the loop's last wake-up.
-    public var statistics: DispatchDriverStatistics { state.shared.withLock { $0.statistics } }
+    public var statistics: DispatchDriverStatistics { state.loop.statistics }
 
-    public func execute(_ body: @escaping @Sendable (EndpointLoop) -> Void) {
-        let state = self.state
-        let dropped = state.shared.withLock { shared in
-            if shared.isShutdown { shared.statistics.bodiesDropped += 1 }
-            return shared.isShutdown
-        }
-        guard !dropped else { return }
-        state.queue.async { state.run(body) }
-    }
+    public func execute(_ body: @escaping @Sendable (EndpointLoop) -> Void) { state.loop.execute(body) }
 
     /// Stops the loop and closes the socket. From another thread it returns
     /// once the descriptor is closed; from the loop thread (an event handler,
@@ -53,10 +46,7 @@ public final class DispatchDriver: Driver {
 
     private func shutdown(waiting: Bool) {
         let state = self.state
-        let first = state.shared.withLock { shared in
-            defer { shared.isShutdown = true }
-            return !shared.isShutdown
-        }
+        let first = state.loop.requestStop()
         if DispatchQueue.getSpecific(key: key) == identity {
             if first { state.tearDown() }
         } else if waiting {
@@ -67,3 +57,6 @@ public final class DispatchDriver: Driver {
         }
     }
 }
+
+/// The statistics of a ``DispatchDriver``: the shared driver counters.
+public typealias DispatchDriverStatistics = DriverStatistics

@@ -36,10 +36,9 @@ public struct DispatchDriverFactory: DriverFactory {
     public func startDriver(
         _ loop: EndpointLoop, binding address: PeerAddress
     ) throws(DispatchDriverError) -> DispatchDriver {
-        let socket = try UDPSocket(binding: address, bufferBytes: socketBufferBytes,
-                                   enableGSO: enableGSO, enableGRO: enableGRO)
+        let socket = try UDPSocket(binding: address, bufferBytes: socketBufferBytes)
         let queue = DispatchQueue(label: "SecureStreamsDispatch \(socket.localAddress)", qos: .userInitiated)
-        let state = DriverLoop(loop: loop, socket: socket, batchSize: batchSize, queue: queue)
+        let state = DispatchLoop(loop: loop, socket: socket, factory: self, queue: queue)
         let key = DispatchSpecificKey<ObjectIdentifier>()
         queue.setSpecific(key: key, value: ObjectIdentifier(state))
         state.start()

@@ -1,6 +1,5 @@
-// The non-blocking UDP socket of a DispatchDriver: creation, options, bind,
-// and the GSO/GRO probes. Batching lives in ReceiveBatch and SecureStreams'
-// SendBatcher.
+// The non-blocking UDP socket of a DispatchDriver: creation, options, bind.
+// Batching, GSO and GRO are SecureStreams' DriverLoop's.
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -18,17 +17,10 @@ struct UDPSocket {
     let family: PeerAddress.Family
     /// The bound address with the kernel-chosen port.
     let localAddress: PeerAddress
-    /// What the kernel granted for SO_RCVBUF / SO_SNDBUF (Linux reports twice the usable payload).
-    let receiveBufferBytes: Int
-    let sendBufferBytes: Int
-    /// Whether UDP_SEGMENT is available (probed once with getsockopt).
-    let supportsGSO: Bool
-    /// Whether UDP_GRO was switched on.
-    let hasGRO: Bool
 
     /// Creates, configures and binds the socket.
     /// - Throws: ``DispatchDriverError`` naming the call that failed.
-    init(binding address: PeerAddress, bufferBytes: Int, enableGSO: Bool, enableGRO: Bool) throws(DispatchDriverError) {
+    init(binding address: PeerAddress, bufferBytes: Int) throws(DispatchDriverError) {
         family = address.family
         let domain = family == .ipv4 ? AF_INET : AF_INET6
         #if os(Linux)
@@ -50,8 +42,6 @@ struct UDPSocket {
             let requested = Int32(clamping: bufferBytes)
             _ = Self.setOption(fd, SOL_SOCKET, SO_RCVBUF, requested)
             _ = Self.setOption(fd, SOL_SOCKET, SO_SNDBUF, requested)
-            receiveBufferBytes = Int(Self.option(fd, SOL_SOCKET, SO_RCVBUF) ?? 0)
-            sendBufferBytes = Int(Self.option(fd, SOL_SOCKET, SO_SNDBUF) ?? 0)
             let bound = address.withSocketAddress { bind(fd, $0, $1) }
             guard bound == 0 else { throw DispatchDriverError("bind \(address)", errno: errno) }
             var storage = sockaddr_storage()
@@ -64,8 +54,6 @@ struct UDPSocket {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { PeerAddress(socketAddress: $0) }
             }) else { throw DispatchDriverError("getsockname", errno: EAFNOSUPPORT) }
             localAddress = local
-            supportsGSO = enableGSO && UDPOption.supportsGSO(on: fd)
-            hasGRO = enableGRO && Self.setOption(fd, Self.solUDP, Self.udpGRO, 1)
         } catch {
             _ = close(fd)
             throw error
@@ -76,23 +64,11 @@ struct UDPSocket {
     /// Closes the descriptor. Called once, after every source on it is cancelled.
     func closeDescriptor() { _ = close(fd) }
 
-    // MARK: - Constants (shared: UDPOption in SecureStreams)
-
-    static let solUDP = UDPOption.level
-    static let udpSegment = UDPOption.segment
-    static let udpGRO = UDPOption.gro
-
     // MARK: - Options
 
     @discardableResult
     private static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) -> Bool {
         var value = value
         return setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) == 0
-    }
-
-    private static func option(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32? {
-        var value: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
     }
 }

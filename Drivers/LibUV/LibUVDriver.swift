@@ -4,9 +4,10 @@ public import SecureStreams
 public import SecureStreamsCore
 
 /// A UDP socket running an ``EndpointLoop`` on a libuv loop: a `uv_udp_t`
-/// (recvmmsg, `uv_udp_try_send`), one `uv_timer_t` for the endpoint's
-/// deadline and a `uv_async_t` that wakes the loop for ``execute(_:)`` and
-/// ``shutdown()``. Made by ``LibUVDriverFactory``.
+/// (recvmmsg; the shared `DriverLoop` sends on its fd with sendmmsg and GSO),
+/// one `uv_timer_t` for the endpoint's deadline and a `uv_async_t` that
+/// wakes the loop for ``execute(_:)`` and ``shutdown()``. Made by
+/// ``LibUVDriverFactory``.
 ///
 /// ## Threads
 /// - ``execute(_:)``, ``shutdown()``, ``statistics`` and ``localAddress``
@@ -26,16 +27,14 @@ public final class LibUVDriver: Driver {
     public let usesRecvmmsg: Bool
 
     private let session: LibUVSession
-    private let control: LibUVControl
-    private let counters: LibUVCounters
+    private let loop: DriverLoop
     /// Own-loop mode only.
     private let loopThread: LibUVLoopThread?
 
-    init(session: LibUVSession, loopThread: LibUVLoopThread?) {
+    init(session: LibUVSession, loop: DriverLoop, loopThread: LibUVLoopThread?) {
         self.session = session
+        self.loop = loop
         self.loopThread = loopThread
-        control = session.control
-        counters = session.counters
         localAddress = session.localAddress
         usesRecvmmsg = session.usesRecvmmsg
     }
@@ -50,10 +49,7 @@ public final class LibUVDriver: Driver {
     /// delivers the events it caused and re-arms the timer. Returns at once;
     /// bodies run in the order they were submitted, each exactly once, or
     /// never if ``shutdown()`` came first.
-    public func execute(_ body: @escaping @Sendable (EndpointLoop) -> Void) {
-        let async = session.async
-        _ = control.submit(body) { _ = uv_async_send(async) }
-    }
+    public func execute(_ body: @escaping @Sendable (EndpointLoop) -> Void) { loop.execute(body) }
 
     /// Closes the socket, the timer and the wake-up; drops pending bodies.
     /// Idempotent, from any thread (see the thread rules above).
@@ -62,19 +58,20 @@ public final class LibUVDriver: Driver {
             session.closeHandles()
             return
         }
-        let async = session.async
-        var dropped = control.requestStop { _ = uv_async_send(async) }
-        dropped.removeAll()
+        loop.requestStop()
         loopThread?.join()
     }
 
     /// The driver's counters now.
-    public var statistics: LibUVDriverStatistics { counters.snapshot }
+    public var statistics: LibUVDriverStatistics { loop.statistics }
 
     /// Whether ``shutdown()`` has been requested.
-    public var isShutDown: Bool { control.phase != .running }
+    public var isShutDown: Bool { loop.isStopped }
 
     /// Own-loop mode, after ``shutdown()`` returned: `uv_loop_close`'s status
     /// (`0` means every handle was closed). `nil` with a caller's loop.
     public var loopCloseStatus: Int32? { loopThread?.closeStatus }
 }
+
+/// The statistics of a ``LibUVDriver``: the shared driver counters.
+public typealias LibUVDriverStatistics = DriverStatistics

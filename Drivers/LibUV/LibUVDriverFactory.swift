@@ -26,10 +26,10 @@ public struct LibUVDriverFactory: DriverFactory {
     /// 64 KiB slots (libuv reads at most 20 per call).
     public var receiveBatch: Int = 16
 
-    /// Tests only: every `n`th send (a `uv_udp_try_send`, or a message of a
-    /// sendmmsg batch, which then runs without GSO) answers `UV_EAGAIN`
-    /// without sending (0: never), to exercise the slow path, which loopback
-    /// — whose packets never wait in the sender's buffer — cannot reach.
+    /// Tests only: every `n`th message of a sendmmsg batch (which then runs
+    /// without GSO) answers would-block without being sent (0: never), to
+    /// exercise the slow path, which loopback — whose packets never wait in
+    /// the sender's buffer — cannot reach.
     var injectedWouldBlockEvery = 0
 
     private let loop: LoopReference?
@@ -61,7 +61,7 @@ public struct LibUVDriverFactory: DriverFactory {
                                        receiveBatch: receiveBatch, ownsLoop: false)
             session.injectedWouldBlockEvery = injectedWouldBlockEvery
             try session.open(binding: address, socketBufferSize: socketBufferSize)
-            return LibUVDriver(session: session, loopThread: nil)
+            return LibUVDriver(session: session, loop: session.driverLoop!, loopThread: nil)
         }
         let thread = try LibUVLoopThread()
         let session = LibUVSession(loop: thread.loop, endpointLoop: endpointLoop, family: address.family,
@@ -74,6 +74,6 @@ public struct LibUVDriverFactory: DriverFactory {
             session.closeHandles()
             throw error
         }
-        return LibUVDriver(session: session, loopThread: thread)
+        return LibUVDriver(session: session, loop: session.driverLoop!, loopThread: thread)
     }
 }

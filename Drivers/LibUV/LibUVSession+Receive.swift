@@ -1,4 +1,5 @@
-// Receiving: one preallocated area, recvmmsg batches, in-place decryption.
+// Receiving (one preallocated area, recvmmsg batches, in-place decryption),
+// the timer and the clock: the libuv side of the shared DriverLoop.
 import CLibUV
 import Glibc
 import SecureStreams
@@ -25,64 +26,72 @@ extension LibUVSession {
     ///   batch's end; without, they go at once.
     func received(_ nread: Int, _ buffer: UnsafePointer<uv_buf_t>?, _ address: UnsafePointer<sockaddr>?,
                   _ flags: UInt32) {
-        guard !closing else { return }
+        guard !closing, let driverLoop else { return }
         if nread < 0 {
-            bump(counters.receiveErrors)
+            driverLoop.counters.receiveErrors += 1
             endBatchIfPending()
             return
         }
         guard let address else {
-            if flags & UV_UDP_MMSG_FREE.rawValue != 0 { bump(counters.receiveBatches) }
+            if flags & UV_UDP_MMSG_FREE.rawValue != 0 { driverLoop.counters.receiveBatches += 1 }
             endBatchIfPending()
             return
         }
         if flags & UV_UDP_PARTIAL.rawValue != 0 {
-            bump(counters.truncatedDatagrams)
+            driverLoop.counters.truncatedDatagrams += 1
         } else if let peer = addresses.peer(from: address), let buffer {
             let datagram = UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(buffer.pointee.base),
                                                          count: nread)
-            bump(counters.datagramsReceived)
-            bump(counters.bytesReceived, by: UInt64(nread))
-            endpointLoop.receive(datagram, from: peer, now: clock.now())
+            driverLoop.receive(datagram, from: peer)
         } else {
-            bump(counters.receiveErrors)
+            driverLoop.counters.receiveErrors += 1
         }
         if flags & UV_UDP_MMSG_CHUNK.rawValue != 0 {
             batchPending = true
         } else {
-            afterInput(now: clock.now())
+            driverLoop.afterInput()
         }
     }
 
     private func endBatchIfPending() {
         guard batchPending else { return }
         batchPending = false
-        afterInput(now: clock.now())
+        driverLoop?.afterInput()
     }
 
     /// The timer fired: the endpoint's deadline (or a little before it,
     /// libuv timers having millisecond resolution — early calls are harmless).
     func timerFired() {
         guard !closing else { return }
-        armedDeadline = nil
-        let now = clock.now()
-        endpointLoop.timeout(now: now)
-        afterInput(now: now)
+        driverLoop?.timerFired()
+    }
+}
+
+extension LibUVSession: DriverLoopHooks {
+    /// `uv_hrtime()` nanoseconds (the `CLOCK_MONOTONIC` origin), clamped so
+    /// a reading never precedes the last.
+    func now() -> Timestamp {
+        let reading = uv_hrtime()
+        if reading > lastTime { lastTime = reading }
+        return Timestamp(nanoseconds: lastTime)
     }
 
     /// Arms the one timer for the endpoint's deadline (`nil`: stops it),
     /// rounding up to libuv's milliseconds.
-    func rearm(now: Timestamp) {
+    func armTimer(at deadline: Timestamp?) {
         guard !closing else { return }
-        let deadline = endpointLoop.deadline
-        guard deadline != armedDeadline else { return }
-        armedDeadline = deadline
         guard let deadline else {
             uv_timer_stop(timer)
             return
         }
+        let now = now()
         let remaining = deadline > now ? deadline.nanoseconds - now.nanoseconds : 0
         let milliseconds = remaining / 1_000_000 + (remaining % 1_000_000 == 0 ? 0 : 1)
         uv_timer_start(timer, { LibUVTrampolines.timer($0) }, milliseconds, 0)
     }
+
+    /// Any thread, under the loop's command lock while it runs: the one
+    /// moment `uv_async_send` is safe (the handle closes only after the
+    /// loop is marked closed under that lock).
+    func wake() { _ = uv_async_send(async) }
 }

@@ -5,13 +5,15 @@ import Glibc
 import SecureStreams
 import SecureStreamsCore
 
-/// A socket, a timer and a wake-up on one libuv loop, running one endpoint.
+/// A socket, a timer and a wake-up on one libuv loop: the hooks of the
+/// shared `DriverLoop`, which sends on the socket's fd (sendmmsg, GSO) and
+/// does everything else that is not libuv's.
 ///
 /// ## Threads
 /// Everything mutable here is confined to the loop thread (hence
 /// `@unchecked Sendable`): the callbacks run there, and the driver calls in
-/// only through ``LibUVControl`` and `uv_async_send`, or — in own-loop mode,
-/// from the loop thread itself — ``closeHandles()``. ``open(binding:socketBufferSize:)``
+/// only through the `DriverLoop`'s command queue and `uv_async_send`, or —
+/// in own-loop mode, from the loop thread itself — ``closeHandles()``. ``open(binding:socketBufferSize:)``
 /// runs before the loop can call back (before its thread starts, or on it).
 ///
 /// ## Memory
@@ -25,9 +27,9 @@ final class LibUVSession: @unchecked Sendable {
     let udp = UnsafeMutablePointer<uv_udp_t>.allocate(capacity: 1)
     let timer = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
     let async = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
-    let control: LibUVControl
-    let counters: LibUVCounters
     let endpointLoop: EndpointLoop
+    /// The shared loop, created by `open` once the socket exists.
+    private(set) var driverLoop: DriverLoop?
     /// Own-loop mode: closing the handles also stops the loop.
     let ownsLoop: Bool
     /// The one receive area libuv reads into: `receiveBatch` slots of 64 KiB,
@@ -41,26 +43,23 @@ final class LibUVSession: @unchecked Sendable {
     private(set) var usesRecvmmsg = false
 
     // Loop-confined state.
-    var clock = LibUVClock()
+    /// The last `uv_hrtime` reading handed out (the clock never goes back).
+    var lastTime: UInt64 = 0
     /// The handles are closing (or closed): do nothing more.
     private(set) var closing = false
-    /// The deadline the timer is armed for; `nil` when stopped.
-    var armedDeadline: Timestamp?
     /// Datagrams of a `recvmmsg` batch were fed; transmit at the batch's end.
     var batchPending = false
     /// Datagrams handed to `uv_udp_send` and not completed yet.
     var pendingSends = 0
-    /// The batched send path; `nil` where it is unavailable (then `uv_udp_try_send`).
-    private(set) var sendBatch: LibUVSendBatch?
-    private var bodies: [LibUVBody] = []
     /// Tests only (see `LibUVDriverFactory.injectedWouldBlockEvery`).
     var injectedWouldBlockEvery = 0
-    var sendsSinceInjection = 0
     /// Handles that went through `uv_*_init` (they are freed by `uv_close`).
     private var initialised: [UnsafeMutablePointer<uv_handle_t>] = []
 
     /// The largest datagram libuv reads into one `recvmmsg` slot.
     static let slotSize = 64 * 1024
+    /// Messages per sendmmsg call, as the Dispatch driver's default.
+    static let sendBatchSize = 32
 
     init(loop: UnsafeMutablePointer<uv_loop_t>, endpointLoop: EndpointLoop, family: PeerAddress.Family,
          receiveBatch: Int, ownsLoop: Bool) {
@@ -68,8 +67,6 @@ final class LibUVSession: @unchecked Sendable {
         self.endpointLoop = endpointLoop
         self.ownsLoop = ownsLoop
         isIPv6 = family == .ipv6
-        control = LibUVControl()
-        counters = LibUVCounters()
         addresses = LibUVAddressCache(mapsToIPv6: family == .ipv6)
         receiveArea = .allocate(byteCount: max(1, receiveBatch) * Self.slotSize, alignment: 64)
     }
@@ -103,7 +100,7 @@ final class LibUVSession: @unchecked Sendable {
             try LibUVError.check(bound, "uv_udp_bind")
             setBufferSizes(socketBufferSize)
             localAddress = try boundAddress()
-            setUpSendBatch()
+            try startDriverLoop()
             try LibUVError.check(uv_timer_init(loop, timer), "uv_timer_init")
             adopt(timer)
             try LibUVError.check(uv_async_init(loop, async) { LibUVTrampolines.wake($0) }, "uv_async_init")
@@ -113,8 +110,9 @@ final class LibUVSession: @unchecked Sendable {
                                   { LibUVTrampolines.receive($0, $1, $2, $3, $4) }),
                 "uv_udp_recv_start")
             usesRecvmmsg = uv_udp_using_recvmmsg(udp) != 0
+            driverLoop?.start()  // the endpoint may already have work (a connect before start)
         } catch {
-            _ = control.markClosed()
+            driverLoop?.close()
             closing = true
             closeInitialisedHandles()
             throw error
@@ -139,20 +137,20 @@ final class LibUVSession: @unchecked Sendable {
         }
     }
 
-    /// Batches sends on the handle's fd where the system has sendmmsg (and
-    /// GSO where the kernel knows UDP_SEGMENT). With an injected would-block
-    /// (tests), GSO stays off so each datagram is one message, as each was
-    /// one `uv_udp_try_send` before.
-    private func setUpSendBatch() {
-        guard SendBatcher.isAvailable else { return }
+    /// Creates the shared loop on the handle's fd: it sends there itself
+    /// (sendmmsg, and GSO where the kernel knows UDP_SEGMENT; libuv does not
+    /// mind, it only watches the fd). With an injected would-block (tests),
+    /// GSO stays off so each datagram is one message.
+    private func startDriverLoop() throws(LibUVError) {
         var fd: uv_os_fd_t = -1
-        guard uv_fileno(UnsafeMutableRawPointer(udp).assumingMemoryBound(to: uv_handle_t.self), &fd) == 0, fd >= 0
-        else { return }
-        let usesGSO = injectedWouldBlockEvery == 0 && UDPOption.supportsGSO(on: fd)
-        var batcher = SendBatcher(batchSize: LibUVSendBatch.batchSize, usesGSO: usesGSO,
-                                  socketFamily: isIPv6 ? .ipv6 : .ipv4)
-        batcher.injectedWouldBlockEvery = injectedWouldBlockEvery
-        sendBatch = LibUVSendBatch(fd: fd, batcher: batcher)
+        try LibUVError.check(uv_fileno(UnsafeMutableRawPointer(udp).assumingMemoryBound(to: uv_handle_t.self), &fd),
+                             "uv_fileno")
+        let driverLoop = DriverLoop(endpointLoop, socket: DriverSocket(
+            fd: fd, family: isIPv6 ? .ipv6 : .ipv4, readsSocket: false, enableGSO: injectedWouldBlockEvery == 0,
+            batchSize: Self.sendBatchSize))
+        driverLoop.injectedWouldBlockEvery = injectedWouldBlockEvery
+        driverLoop.hooks = self
+        self.driverLoop = driverLoop
     }
 
     /// Asks for large kernel buffers; the kernel may grant less
@@ -183,21 +181,9 @@ final class LibUVSession: @unchecked Sendable {
     // MARK: - Commands and shutdown (loop thread)
 
     /// The async callback: a stop request, or `execute` bodies to run.
-    func wake() {
-        guard !closing else { return }
-        guard control.take(into: &bodies) else {
-            closeHandles()
-            return
-        }
-        for body in bodies {
-            // A body may shut the driver down: the rest are dropped.
-            guard !closing, control.phase == .running else { break }
-            endpointLoop.run(now: clock.now()) { body($0) }
-            bump(counters.bodiesRun)
-        }
-        bodies.removeAll(keepingCapacity: true)
-        guard !closing else { return }
-        afterInput(now: clock.now())
+    func asyncFired() {
+        guard !closing, let driverLoop else { return }
+        if !driverLoop.runCommands() { closeHandles() }
     }
 
     /// Closes every handle (idempotent). Own-loop mode also stops the loop;
@@ -205,11 +191,9 @@ final class LibUVSession: @unchecked Sendable {
     func closeHandles() {
         guard !closing else { return }
         closing = true
-        var dropped = control.markClosed()
-        dropped.removeAll()  // outside the lock
+        driverLoop?.close()
         uv_udp_recv_stop(udp)
         uv_timer_stop(timer)
-        armedDeadline = nil
         closeInitialisedHandles()
         if ownsLoop { uv_stop(loop) }
     }
@@ -218,12 +202,5 @@ final class LibUVSession: @unchecked Sendable {
         for handle in initialised where uv_is_closing(handle) == 0 {
             uv_close(handle) { LibUVTrampolines.closed($0) }
         }
-    }
-
-    /// After any input: send what became sendable, then re-arm the timer.
-    func afterInput(now: Timestamp) {
-        guard !closing else { return }
-        flush(now: now)
-        rearm(now: now)
     }
 }

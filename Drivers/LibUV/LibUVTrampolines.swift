@@ -26,7 +26,7 @@ enum LibUVTrampolines {
 
     static func wake(_ handle: UnsafeMutablePointer<uv_async_t>?) {
         guard let handle else { return }
-        LibUVSession.owner(of: UnsafeMutableRawPointer(handle)).wake()
+        LibUVSession.owner(of: UnsafeMutableRawPointer(handle)).asyncFired()
     }
 
     /// A queued send finished: the request memory is freed here, whatever the status.

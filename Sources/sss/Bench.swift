@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Spawns this binary as a second process. Raw UDP: bulk goodput of 1,350-byte packets, \
             the 64-byte packet rate and ping-pong round trips, --batch datagrams per \
-            sendmmsg/recvmmsg call (no GSO/GRO, which the Dispatch and libuv drivers may use). SecureStreams (Noise IK, one connection): bulk goodput on \
+            sendmmsg/recvmmsg call (no GSO/GRO, which every driver's shared loop may use). SecureStreams (Noise IK, one connection): bulk goodput on \
             one stream, the echo round trip of 64-byte records and the 64-byte record rate, each \
             with its ratio to the raw figure; and the ceiling of raw UDP plus ChaCha20-Poly1305 \
             (raw time per packet + seal and open of 1,350 bytes, measured here). Build with \
@@ -35,7 +35,7 @@ struct Bench: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "64-byte records for the record rate.")
     var records = 50_000
 
-    @Option(parsing: .unconditional, help: "Datagrams per sendmmsg/recvmmsg call for raw UDP (default: 32 for dispatch and libuv, their batch size; 1 for poll).")
+    @Option(parsing: .unconditional, help: "Datagrams per sendmmsg/recvmmsg call for raw UDP (default: 32, the drivers' batch size).")
     var batch: Int?
 
     @Flag(help: "Print one JSON object.")
@@ -51,7 +51,7 @@ struct Bench: AsyncParsableCommand {
     func run() async throws {
         let say: (String) -> Void = { line in if !json { printError(line) } }
         say("raw UDP …")
-        let batch = max(1, self.batch ?? (driver == .poll ? 1 : 32))
+        let batch = max(1, self.batch ?? 32)
         let raw = try BenchPeer.spawn(role: .raw, driver: driver, batch: batch)
         defer { raw.process.terminate() }
         let port = UInt16(raw.line) ?? 0

@@ -2,8 +2,8 @@
 // (bulk goodput, small-packet rate, ping-pong round trips) and the cost of
 // ChaCha20-Poly1305 per 1,350-byte packet, measured in this process.
 //
-// Raw UDP goes --batch datagrams per sendmmsg/recvmmsg call (32, the Dispatch
-// and libuv drivers' batch; 1, one send/recvfrom per datagram as the poll(2) driver).
+// Raw UDP goes --batch datagrams per sendmmsg/recvmmsg call (32 by default,
+// the batch of every driver's shared loop; 1, one call per datagram).
 import Foundation
 import SecureStreams
 

@@ -18,7 +18,7 @@ import Darwin
 enum DriverKind: String, ExpressibleByArgument, CaseIterable, Sendable {
     case dispatch
     case libuv
-    /// The reference poll(2) driver (one thread, sendto/recvfrom).
+    /// The reference poll(2) driver (one thread; the shared loop batches its socket calls).
     case poll
 }
 

@@ -5,7 +5,7 @@ import Testing
 /// reference cycle through its thread, its timer or its callbacks keeps the
 /// endpoint (and the connections' buffers) alive. `make test-asan` finds
 /// such cycles as leaks at exit; this finds them in `make test`.
-@Suite struct DriverLifetimeTests {
+@Suite(.timeLimit(.minutes(1))) struct DriverLifetimeTests {
     @Test(arguments: [InteropTests.Kind.dispatch, .libuv, .poll])
     func aShutDownDriverReleasesItsLoop(_ kind: InteropTests.Kind) async throws {
         weak var weakLoop: EndpointLoop?
@@ -23,10 +23,8 @@ import Testing
             driver.shutdown()
         }
         // The loop thread drops its references as it exits, just after
-        // `shutdown` returns: give it time (a bound on waiting, not on speed).
-        for _ in 0..<1_000 where weakLoop != nil || weakDriver != nil {
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        // `shutdown` returns: wait for that (a bound on waiting, not on speed).
+        _ = await eventually(maxPolls: 1_000, pause: .milliseconds(10)) { weakLoop == nil && weakDriver == nil }
         #expect(weakLoop == nil, "the \(kind) driver still holds its loop after shutdown")
         #expect(weakDriver == nil, "the \(kind) driver is still alive after shutdown")
     }

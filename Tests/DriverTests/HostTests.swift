@@ -1,12 +1,12 @@
 import Foundation
-import SecureStreams
+@testable import SecureStreams
 import SecureStreamsPollExample
 import Testing
 
 /// The async API over the poll(2) driver: the Host, Connection and Stream
 /// behaviour every driver shares (the interop tests repeat the transfers
 /// across drivers).
-@Suite struct HostTests {
+@Suite(.timeLimit(.minutes(3))) struct HostTests {
     static func identity() -> HostIdentity {
         var random = SystemRandom()
         return HostIdentity(using: &random)
@@ -130,7 +130,7 @@ import Testing
         #expect(try await incoming.read() == [1])
         // A read waits; cancel it; then the next bytes go to the next read.
         let waiting = Task { try await incoming.read() }
-        try await Task.sleep(for: .milliseconds(50))
+        #expect(try await eventually { try await incoming.waitingReaders == 1 }, "the read never waited")
         waiting.cancel()
         await #expect(throws: CancellationError.self) { try await waiting.value }
         try await stream.write([2, 3])
@@ -176,7 +176,7 @@ import Testing
         let (client, server, connection, _) = try await Self.connectedPair()
         let stream = try await connection.openStream()
         let waiting = Task { try await stream.read() }
-        try await Task.sleep(for: .milliseconds(20))
+        #expect(try await eventually { try await stream.waitingReaders == 1 }, "the read never waited")
         await client.shutdown()
         await #expect(throws: HostError.self) { try await waiting.value }
         await client.shutdown()

@@ -7,7 +7,7 @@ import Testing
 /// Hosts on different drivers talk to each other over loopback: the
 /// Dispatch and libuv drivers in both directions, and the poll(2) example
 /// driver against both. The same async API runs over each.
-@Suite(.serialized) struct InteropTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct InteropTests {
     enum Kind: String, CustomStringConvertible, Sendable {
         case dispatch, libuv, poll
         var description: String { rawValue }

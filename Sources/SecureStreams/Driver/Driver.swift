@@ -1,14 +1,14 @@
 // The contract between the public async API and the event-loop drivers.
 //
 // A driver owns one UDP socket, one timer and one loop thread (its own or
-// the caller's). It runs an `EndpointLoop` — the sans-IO `Endpoint` plus the
-// bookkeeping every driver needs — and calls its verbs only on that thread.
-// Everything above (the `Host`, its streams) reaches the endpoint through
-// `Driver.execute`, which hops onto the loop.
+// the caller's). It wraps the `EndpointLoop` it is given in a `DriverLoop` —
+// the drain/batch/timer/counter logic every driver shares — and calls it
+// only on that thread. Everything above (the `Host`, its streams) reaches
+// the endpoint through `Driver.execute`, which hops onto the loop.
 //
 // Dependency direction: SecureStreamsDispatch / SecureStreamsLibUV → this
-// module → SecureStreamsCore. The poll(2) driver in the tests shows how small
-// a driver can be (docs/DRIVERS.md).
+// module → SecureStreamsCore. The poll(2) example shows how small a driver
+// can be (docs/DRIVERS.md).
 public import SecureStreamsCore
 
 /// A running driver: a bound socket with an endpoint on its loop.

@@ -1,11 +1,12 @@
 public import SecureStreamsCore
 
-/// The sans-IO endpoint as a driver sees it: the five verbs, a reusable
-/// transmit buffer, and the event hand-off to the layer above.
+/// The sans-IO endpoint as a driver sees it: the five verbs and the event
+/// hand-off to the layer above.
 ///
 /// Confined to the driver's loop thread: a driver creates nothing of it and
-/// shares nothing of it; it only calls these methods from its loop, in any
-/// order, each with the current monotonic time.
+/// shares nothing of it. A driver does not call it directly either: its
+/// ``DriverLoop`` does, each verb with the current monotonic time, and
+/// drains transmits into its own send area.
 public final class EndpointLoop: @unchecked Sendable {
     /// The core state machine. Commands from the layer above mutate it
     /// inside `Driver.execute` bodies.
@@ -20,16 +21,9 @@ public final class EndpointLoop: @unchecked Sendable {
     /// `execute` body passes to commands that take `now`.
     public private(set) var now: Timestamp = .zero
 
-    /// Where the datagram bytes of `pollTransmit` are written; sized for the
-    /// largest batch the endpoint may produce.
-    private let transmitBuffer: UnsafeMutableRawBufferPointer
-
     public init(endpoint: Endpoint) {
         self.endpoint = endpoint
-        transmitBuffer = .allocate(byteCount: 64 * 1024, alignment: 16)  // the largest UDP payload
     }
-
-    deinit { transmitBuffer.deallocate() }
 
     /// Feeds one received datagram (decrypted in place in `datagram`).
     public func receive(_ datagram: UnsafeMutableRawBufferPointer, from address: PeerAddress, now: Timestamp) {
@@ -52,15 +46,17 @@ public final class EndpointLoop: @unchecked Sendable {
         deliverEvents(now: now)
     }
 
-    /// Hands every datagram the endpoint wants sent to `send`, until there is
-    /// none left or `send` returns `false` (the socket would block: call again
-    /// when it is writable). `send` gets the destination, the bytes, and a
-    /// segment size when the bytes are several datagrams of that size
-    /// (send them with GSO, or split them).
-    public func transmit(now: Timestamp, _ send: (Transmit, UnsafeRawBufferPointer) -> Bool) {
-        while let t = endpoint.pollTransmit(now: now, into: transmitBuffer) {
-            if !send(t, UnsafeRawBufferPointer(rebasing: transmitBuffer[0..<t.count])) { break }
-        }
+    /// The next transmit, written into `buffer`; `nil` when the endpoint has
+    /// nothing to send now. When `segmentSize` is set the bytes are several
+    /// datagrams of that size to one destination (the last may be shorter),
+    /// at most `maxDatagrams` of them: send them as one UDP GSO message, or
+    /// split them. This is the one place transmits leave the endpoint; the
+    /// ``DriverLoop`` passes ``DriverLoop/maxDatagramsPerTransmit``. Today's
+    /// core answers one datagram per call.
+    public func pollTransmit(now: Timestamp, into buffer: UnsafeMutableRawBufferPointer,
+                             maxDatagrams: Int) -> Transmit? {
+        advance(to: now)
+        return endpoint.pollTransmit(now: now, into: buffer)
     }
 
     /// When the driver's timer should fire next; `nil` for never.

@@ -27,13 +27,18 @@ package struct SendCounters {
     package init() {}
 }
 
-/// Polls the endpoint into consecutive bytes of a send area and sends them
-/// in batches.
+/// Polls transmits into consecutive bytes of a send area and sends them in
+/// batches. Only ``DriverLoop`` uses it: the one place transmits are drained.
 ///
-/// Consecutive datagrams are adjacent in the area, so a run to the same
-/// destination with the same size (the last may be shorter) is already one
-/// GSO buffer: it goes out as one message with a UDP_SEGMENT cmsg, at most
-/// ``maxSegments`` datagrams and ``maxGSOBytes`` bytes. Up to `batchSize`
+/// Two kinds of run go out as one UDP GSO message (a UDP_SEGMENT cmsg, at
+/// most ``maxSegments`` datagrams and ``maxGSOBytes`` bytes):
+/// - a transmit with `segmentSize` set (the core's own run of equal-size
+///   datagrams to one destination) is sent as it came, never compared with
+///   its neighbours — only cut where it exceeds those two limits;
+/// - single datagrams polled one after another are adjacent in the area, so
+///   consecutive ones to the same destination with the same size (the last
+///   may be shorter) are grouped into one message.
+/// Without GSO every datagram is its own message. Up to `batchSize`
 /// messages share one sendmmsg call. When the socket would block, the unsent
 /// datagrams stay (bounded by the area) and polling pauses until
 /// ``flush(on:counters:)`` empties them.
@@ -49,13 +54,13 @@ package struct SendBatcher: ~Copyable {
     /// Under the 65,507-byte IPv4 (65,527 IPv6) UDP payload limit, with room to spare.
     package static let maxGSOBytes = 64_000
 
-    /// Whether this system has sendmmsg (otherwise a driver may prefer its own path).
-    package static var isAvailable: Bool { MultiMessageCalls.send != nil }
-
     private struct Entry {
         var destination: PeerAddress
         var offset: Int
         var count: Int
+        /// Datagrams left in the core's run from this one on (this one
+        /// included); 1 for a datagram polled on its own.
+        var run: Int
     }
 
     private let batchSize: Int
@@ -108,27 +113,31 @@ package struct SendBatcher: ~Copyable {
         controls.deallocate()
     }
 
-    /// Polls `endpoint` into the free part of the area until it has nothing
-    /// more or the area is full. Returns whether the endpoint ran dry.
+    /// Polls transmits with `poll` into the free part of the area until it
+    /// returns `nil` or the area is full (each poll gets at least
+    /// `minimumSpace` bytes). Returns whether polling ran dry.
     /// - Precondition: nothing is pending.
-    package mutating func fill(from endpoint: inout Endpoint, now: Timestamp) -> Bool {
+    package mutating func fill(minimumSpace: Int, _ poll: (UnsafeMutableRawBufferPointer) -> Transmit?) -> Bool {
         precondition(!hasPending, "fill while datagrams wait to be sent")
         entries.removeAll(keepingCapacity: true)
         cursor = 0
         next = 0
-        let slot = max(endpoint.configuration.maxDatagramSize, 4_096)
+        let slot = min(max(minimumSpace, 4_096), area.count)
         while entries.count < entryCapacity - Self.maxSegments, area.count - cursor >= slot {
             let end = cursor + min(area.count - cursor, 65_536)
             let free = UnsafeMutableRawBufferPointer(rebasing: area[cursor..<end])
-            guard let transmit = endpoint.pollTransmit(now: now, into: free) else { return true }
+            guard let transmit = poll(free) else { return true }
             guard transmit.count > 0 else { continue }
-            // A core GSO buffer is kept as its segments; grouping at send time joins them again.
+            // A core run is kept as its segments, each knowing how many of the run follow it.
             let segment = min(max(transmit.segmentSize ?? transmit.count, 1), transmit.count)
+            var run = (transmit.count + segment - 1) / segment
             var start = 0
             while start < transmit.count {
                 let length = min(segment, transmit.count - start)
-                entries.append(Entry(destination: transmit.destination, offset: cursor + start, count: length))
+                entries.append(Entry(destination: transmit.destination, offset: cursor + start, count: length,
+                                     run: run))
                 start += length
+                run -= 1
             }
             cursor += transmit.count
         }
@@ -231,8 +240,15 @@ package struct SendBatcher: ~Copyable {
             }
             var total = first.count
             var end = index + 1
-            if usesGSO {
-                while end < entries.count, end - index < Self.maxSegments,
+            if usesGSO, first.run > 1 {
+                // The core's run, as it came: no comparing, only the kernel's limits.
+                while end < index + first.run, end - index < Self.maxSegments,
+                      total + entries[end].count <= Self.maxGSOBytes {
+                    total += entries[end].count
+                    end += 1
+                }
+            } else if usesGSO {
+                while end < entries.count, end - index < Self.maxSegments, entries[end].run == 1,
                       entries[end].destination == first.destination, entries[end].count <= first.count,
                       total + entries[end].count <= Self.maxGSOBytes {
                     total += entries[end].count

@@ -7,10 +7,7 @@ import Testing
 /// Transfers over bad networks (issue: the core must work on bad networks,
 /// not only on a perfect link). Seeds are fixed; `SIM_SEED` replays one.
 @Suite struct EndpointTransferTests {
-    static var seeds: [UInt64] {
-        if let text = SeedEnvironment.value, let seed = UInt64(text) { return [seed] }
-        return [11, 12]
-    }
+    static var seeds: [UInt64] { TestSeeds.seeds([11, 12], filter: "EndpointTransferTests") }
 
     @Test(arguments: seeds)
     func twentyMegabytesOverALossyReorderingDuplicatingLink(seed: UInt64) throws {
@@ -136,13 +133,6 @@ import Testing
         #expect(pair.drive(timeout: .seconds(5)) { pair in
             pair.serverEvents.contains { if case .streamStopped(_, back, ErrorCode(0x4321)) = $0 { true } else { false } }
         })
-    }
-}
-
-enum SeedEnvironment {
-    static var value: String? {
-        guard let raw = getenv("SIM_SEED") else { return nil }
-        return String(cString: raw)
     }
 }
 

@@ -7,12 +7,7 @@ import Testing
 enum ProtectionTests {
     /// Seeds for randomized tests: `SIM_SEED` when set (to replay a failure),
     /// else a fixed list (STYLE.md §9).
-    static let seeds: [UInt64] = {
-        if let text = ProcessInfo.processInfo.environment["SIM_SEED"], let seed = UInt64(text) {
-            return [seed]
-        }
-        return [1, 2, 3, 0x5EED, 0xDEAD_BEEF]
-    }()
+    static let seeds = TestSeeds.seeds([1, 2, 3, 0x5EED, 0xDEAD_BEEF], filter: "Protection")
 
     /// The ciphers this machine can run (AES-GCM needs hardware AES).
     static let algorithms = AEADAlgorithm.allCases.filter(\.isHardwareAccelerated)

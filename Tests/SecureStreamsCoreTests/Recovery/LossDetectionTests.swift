@@ -256,7 +256,7 @@ extension RecoveryTests {
             #expect(canTrackMore)
         }
 
-        @Test func sendingIntoAWindowFullOfAckElicitingPacketsTraps() async {
+        @Test(.timeLimit(.minutes(2))) func sendingIntoAWindowFullOfAckElicitingPacketsTraps() async {
             await #expect(processExitsWith: .failure) {
                 var tracker = SentPacketTracker(maxTracked: 64)
                 for n in 0...64 as ClosedRange<UInt64> {

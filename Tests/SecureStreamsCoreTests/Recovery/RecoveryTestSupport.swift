@@ -12,14 +12,11 @@ enum RecoveryTestSupport {
     static let fixedSeeds: [UInt64] = [1, 2, 3, 42, 1_337, 0xDEAD_BEEF, 20_261_122, 987_654_321]
 
     /// The seeds a randomized test runs with: `SIM_SEED` if set, else ``fixedSeeds``.
-    static var seeds: [UInt64] {
-        if let raw = getenv("SIM_SEED"), let seed = UInt64(String(cString: raw)) { return [seed] }
-        return fixedSeeds
-    }
+    static var seeds: [UInt64] { TestSeeds.seeds(fixedSeeds, filter: "Recovery") }
 
     /// How to rerun one seed, for failure messages.
     static func replay(_ seed: UInt64, filter: String) -> String {
-        "SEED=\(seed) (replay: SIM_SEED=\(seed) swift test --filter \(filter))"
+        TestSeeds.replay(seed, filter: filter)
     }
 }
 

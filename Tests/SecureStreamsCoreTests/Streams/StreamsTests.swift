@@ -8,12 +8,7 @@ import Testing
 @Suite struct StreamsTests {
     /// Seeds for randomized tests: `SIM_SEED` when set (to replay a failure),
     /// else a fixed list (STYLE.md §9).
-    static let seeds: [UInt64] = {
-        if let text = ProcessInfo.processInfo.environment["SIM_SEED"], let seed = UInt64(text) {
-            return [seed]
-        }
-        return [1, 2, 3, 42, 0x5EED, 0xDEAD_BEEF, 0x5712_EA45]
-    }()
+    static let seeds = TestSeeds.seeds([1, 2, 3, 42, 0x5EED, 0xDEAD_BEEF, 0x5712_EA45], filter: "Stream")
 
     /// `count` bytes that differ at every offset, so a byte in the wrong
     /// place shows (not a repeating 0…255 pattern, which a 256-byte shift would hide).

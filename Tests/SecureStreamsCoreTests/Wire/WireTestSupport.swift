@@ -9,12 +9,9 @@ import Testing
 /// Seeds for the randomized wire tests: `SIM_SEED` when set (to replay a
 /// failure), else a fixed list so CI is deterministic (STYLE.md §9).
 enum WireSeeds {
-    static let list: [UInt64] = {
-        if let text = getenv("SIM_SEED"), let seed = UInt64(String(cString: text)) { return [seed] }
-        return [1, 2, 3, 0x5EED_CAFE]
-    }()
+    static let list = TestSeeds.seeds([1, 2, 3, 0x5EED_CAFE], filter: "Wire")
 
-    static func replay(_ seed: UInt64) -> String { "seed \(seed) (replay: SIM_SEED=\(seed) swift test --filter Wire)" }
+    static func replay(_ seed: UInt64) -> String { TestSeeds.replay(seed, filter: "Wire") }
 }
 
 /// Raw memory that frame slices can point into for the length of a test.

@@ -4,26 +4,26 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SecureStreams
+package import SecureStreamsCore
 
-/// The receive side of a ``DispatchDriver``: `count` buffers of 64 KiB (the
+/// The receive side of a ``DriverLoop`` that reads its socket itself: `count` buffers of 64 KiB (the
 /// largest UDP payload, and the largest GRO buffer), their source addresses
 /// and control space, all allocated once.
-struct ReceiveBatch: ~Copyable {
+package struct ReceiveBatch: ~Copyable {
     /// What one call to ``receive(on:deliver:)`` found.
-    enum Outcome {
+    package enum Outcome {
         /// Messages were received (and delivered).
-        case received(messages: Int, datagrams: Int, coalesced: Int, errors: Int)
+        case received(messages: Int, datagrams: Int, bytes: Int, coalesced: Int, errors: Int)
         /// Nothing more to read now.
         case wouldBlock
         /// Another error (an ICMP report, ...): counted, ignored.
         case failed
     }
 
-    static let bufferBytes = 65_536
+    package static let bufferBytes = 65_536
     private static let controlBytes = 64
 
-    let count: Int
+    package let count: Int
     private let buffers: UnsafeMutableRawPointer
     private let names: UnsafeMutablePointer<sockaddr_storage>
     private let controls: UnsafeMutableRawPointer
@@ -35,7 +35,7 @@ struct ReceiveBatch: ~Copyable {
     private var lastNameLength: socklen_t = 0
     private var lastAddress: PeerAddress?
 
-    init(count: Int) {
+    package init(count: Int) {
         self.count = count
         buffers = .allocate(byteCount: count * Self.bufferBytes, alignment: 16)
         names = .allocate(capacity: count)
@@ -57,7 +57,7 @@ struct ReceiveBatch: ~Copyable {
 
     /// Receives one batch and hands every datagram to `deliver`: a GRO
     /// buffer is split at its segment size. Truncated messages are dropped.
-    mutating func receive(on fd: Int32, deliver: (UnsafeMutableRawBufferPointer, PeerAddress) -> Void) -> Outcome {
+    package mutating func receive(on fd: Int32, deliver: (UnsafeMutableRawBufferPointer, PeerAddress) -> Void) -> Outcome {
         for index in 0..<count {
             var header = msghdr()
             header.msg_name = UnsafeMutableRawPointer(names + index)
@@ -72,7 +72,7 @@ struct ReceiveBatch: ~Copyable {
         guard received > 0 else {
             return received == 0 || errno == EAGAIN || errno == EWOULDBLOCK ? .wouldBlock : .failed
         }
-        var datagrams = 0, coalesced = 0, errors = 0
+        var datagrams = 0, bytes = 0, coalesced = 0, errors = 0
         for index in 0..<received {
             let header = messages.header(index)
             let length = messages.length(index)
@@ -82,10 +82,11 @@ struct ReceiveBatch: ~Copyable {
                 continue
             }
             let segment = ControlMessage.integer(
-                level: UDPSocket.solUDP, type: UDPSocket.udpGRO,
+                level: UDPOption.level, type: UDPOption.gro,
                 in: controls + index * Self.controlBytes, count: Int(header.msg_controllen)) ?? length
             let step = segment > 0 ? segment : max(length, 1)
             if length > step { coalesced += 1 }
+            bytes += length
             let base = buffers + index * Self.bufferBytes
             var start = 0
             repeat {
@@ -95,7 +96,7 @@ struct ReceiveBatch: ~Copyable {
                 start = end
             } while start < length
         }
-        return .received(messages: received, datagrams: datagrams, coalesced: coalesced, errors: errors)
+        return .received(messages: received, datagrams: datagrams, bytes: bytes, coalesced: coalesced, errors: errors)
     }
 
     /// The source of message `index`, reusing the previous conversion when it is the same peer.
