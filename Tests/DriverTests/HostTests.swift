@@ -126,7 +126,8 @@ import Testing
         #expect {
             try KnownHosts(path: path).entries()
         } throws: { error in
-            (error as? HostError)?.description.hasPrefix("\(path):2:") == true
+            guard case .knownHosts(file: path, line: 2, _)? = (error as? HostError)?.kind else { return false }
+            return true
         }
     }
 
