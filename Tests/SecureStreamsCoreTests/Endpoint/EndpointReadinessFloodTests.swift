@@ -88,6 +88,10 @@ import Testing
         for index in 0..<Self.streamCount where index % 4 != 1 {
             #expect(writable.contains(ids[index]) || index % 4 == 2, "SIM_SEED=\(seed): no writable for \(ids[index])")
         }
+        for index in 0..<Self.streamCount where index % 4 != 1 {
+            // Level-triggered too: room freed (or, once stopped, a write fails at once).
+            #expect(try pair.client.isWritable(ids[index], on: client), "SIM_SEED=\(seed): \(ids[index])")
+        }
         for index in stride(from: 2, to: Self.streamCount, by: 4) {
             #expect(stopped[ids[index]] == ErrorCode(UInt64(10_000 + index)), "SIM_SEED=\(seed): stop of \(ids[index])")
             #expect(throws: CommandError.reset(ids[index], ErrorCode(UInt64(10_000 + index)))) {
@@ -136,6 +140,7 @@ import Testing
             case 2: #expect(resets[id] != nil, "SIM_SEED=\(seed): the answer to our stop on \(id)")
             default:
                 #expect(readable.contains(id), "SIM_SEED=\(seed): no readable for \(id)")
+                #expect(try pair.server.isReadable(id, on: server), "SIM_SEED=\(seed): \(id)")
                 var bytes: [UInt8] = []
                 #expect(pair.server.readToEnd(from: id, on: server, into: &bytes), "SIM_SEED=\(seed): \(id)")
                 let intact = bytes == Self.payload(index)
