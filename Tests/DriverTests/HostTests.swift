@@ -66,7 +66,11 @@ import Testing
         let error = await #expect(throws: HostError.self) {
             try await client.connect(to: server.endpointID, at: server.localAddress, service: "files", protocol: "v9")
         }
-        #expect(error?.description.contains("refused the service 'files'") == true)
+        let refused: Bool = {
+            guard case .connectionFailed(server.localAddress, let why)? = error?.kind else { return false }
+            return why.kind == .serviceRefused(service: "files", protocol: "v9")
+        }()
+        #expect(refused, "expected a refusal of (files, v9), got \(String(describing: error))")
         await client.shutdown()
         await server.shutdown()
     }
@@ -78,7 +82,11 @@ import Testing
         let error = await #expect(throws: HostError.self) {
             try await client.connect(to: silent.endpointID, at: silent.localAddress, service: "s", protocol: "p")
         }
-        #expect(error?.description.contains("no answer from") == true)
+        let timedOut: Bool = {
+            guard case .connectionFailed(silent.localAddress, let why)? = error?.kind else { return false }
+            return why.kind == .handshakeTimeout
+        }()
+        #expect(timedOut, "expected a handshake timeout, got \(String(describing: error))")
         await client.shutdown()
     }
 
@@ -103,9 +111,9 @@ import Testing
         let error = await #expect(throws: HostError.self) {
             try await client.connect(at: address, service: "s", protocol: "p")
         }
-        let text = error?.description ?? ""
-        #expect(text.contains(impostor.endpointID.description) && text.contains(server.endpointID.description))
-        #expect(text.contains("\(knownHosts):2"))
+        let expected = HostError.Kind.keyMismatch(address: address, pinned: server.endpointID,
+                                                  presented: impostor.endpointID, file: knownHosts, line: 2)
+        #expect(error?.kind == expected)
         await client.shutdown()
         await impostor.shutdown()
         withExtendedLifetime((listener, impostorListener)) {}
@@ -118,7 +126,8 @@ import Testing
         #expect {
             try KnownHosts(path: path).entries()
         } throws: { error in
-            (error as? HostError)?.description.hasPrefix("\(path):2:") == true
+            guard case .knownHosts(file: path, line: 2, _)? = (error as? HostError)?.kind else { return false }
+            return true
         }
     }
 

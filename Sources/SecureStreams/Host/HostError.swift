@@ -15,8 +15,9 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case streamReset(StreamID, ErrorCode)
         /// The peer asked us to stop sending on the stream, with `code`.
         case streamStopped(StreamID, ErrorCode)
-        /// The known-hosts file could not be read or written, or is malformed.
-        case knownHosts(String)
+        /// The known-hosts `file` could not be read or written, or is
+        /// malformed at `line`; `problem` says how, for a person.
+        case knownHosts(file: String, line: Int?, _ problem: String)
         /// An empty record: the wire cannot carry one.
         case emptyRecord
         /// A command on the endpoint failed, for the reason the core gives
@@ -60,12 +61,14 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
                 return "\(address) refused the service '\(service)' with protocol '\(proto)'"
             case .authenticationFailed:
                 return "the handshake with \(address) failed authentication (is the EID right?)"
-            default: return "could not connect to \(address): \(error)"
+            case .closedByPeer, .closedLocally, .protocolViolation, .idleTimeout, .noCommonVersion:
+                return "could not connect to \(address): \(error)"
             }
         case .connectionClosed(let error): return "the connection ended: \(error)"
         case .streamReset(let id, let code): return "the peer reset \(id) (\(code))"
         case .streamStopped(let id, let code): return "the peer stopped reading \(id) (\(code))"
-        case .knownHosts(let problem): return problem
+        case .knownHosts(let file, let line, let problem):
+            return line.map { "\(file):\($0): \(problem)" } ?? "the known-hosts file \(file): \(problem)"
         case .emptyRecord: return "a record must hold at least one byte"
         case .command(let error): return error.description
         case .addressFamilyUnreachable(let local, let remote):

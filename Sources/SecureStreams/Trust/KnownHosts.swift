@@ -29,7 +29,7 @@ public struct KnownHosts: Sendable {
     public func entries() throws(HostError) -> [Entry] {
         guard FileManager.default.fileExists(atPath: path) else { return [] }
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw HostError(.knownHosts("cannot read the known-hosts file \(path)"))
+            throw HostError(.knownHosts(file: path, line: nil, "cannot read the file"))
         }
         var result: [Entry] = []
         for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
@@ -37,15 +37,15 @@ public struct KnownHosts: Sendable {
             if line.isEmpty || line.hasPrefix("#") { continue }
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             guard fields.count == 2 else {
-                throw HostError(.knownHosts("\(path):\(number + 1): expected 'HOST:PORT EID', found '\(line)'"))
+                throw HostError(.knownHosts(file: path, line: number + 1, "expected 'HOST:PORT EID', found '\(line)'"))
             }
             let address: PeerAddress
             do { address = try PeerAddress(parsing: String(fields[0])) } catch {
-                throw HostError(.knownHosts("\(path):\(number + 1): \(error)"))
+                throw HostError(.knownHosts(file: path, line: number + 1, "\(error)"))
             }
             let eid: EndpointID
             do { eid = try EndpointID(parsing: String(fields[1])) } catch {
-                throw HostError(.knownHosts("\(path):\(number + 1): \(error)"))
+                throw HostError(.knownHosts(file: path, line: number + 1, "\(error)"))
             }
             result.append(Entry(address: address, endpointID: eid, line: number + 1))
         }
@@ -73,7 +73,7 @@ public struct KnownHosts: Sendable {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
             try Data(text.utf8).write(to: url, options: .atomic)
         } catch {
-            throw HostError(.knownHosts("cannot write the known-hosts file \(path): \(error.localizedDescription)"))
+            throw HostError(.knownHosts(file: path, line: nil, "cannot write the file: \(error.localizedDescription)"))
         }
     }
 }

@@ -42,6 +42,10 @@ struct Pair {
     /// Every datagram put on the wire, in order, for determinism checks.
     var wireLog = BLAKE2bLog()
     var delivered = 0
+    /// Whether ``step()`` polls both endpoints' events into `clientEvents`
+    /// and `serverEvents`; off, events wait in the endpoints (an application
+    /// that does not poll).
+    var drainsEvents = true
     var buffer = [UInt8](repeating: 0, count: 2_048)
 
     init(seed: UInt64, configure: (inout EndpointConfiguration, Side) -> Void = { _, _ in }) {
@@ -73,7 +77,7 @@ struct Pair {
         client.handleTimeout(now: now)
         server.handleTimeout(now: now)
         flush()
-        drainEvents()
+        if drainsEvents { drainEvents() }
         let next = [client.nextDeadline(), server.nextDeadline(), inFlight.first?.arrival].compactMap { $0 }.min()
         guard let next else { return false }
         now = max(now, next)
