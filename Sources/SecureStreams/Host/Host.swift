@@ -121,6 +121,7 @@ public final class Host: Sendable {
             }
         }
         let _: Void = try await runtime.call { loop, core, done in
+            loop.endpoint.handleWallClock(SystemWallClock.read(), now: loop.now)
             for name in protocols {
                 core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] = continuation
                 loop.endpoint.listen(service: service, protocol: name)
@@ -156,6 +157,7 @@ public final class Host: Sendable {
     ) async throws -> Connection {
         try await runtime.cancellableCall { loop, core, token, continuation in
             do throws(UsageError) {
+                loop.endpoint.handleWallClock(SystemWallClock.read(), now: loop.now)
                 let handle = try loop.endpoint.connect(
                     to: peer, at: address, service: service, protocol: applicationProtocol, now: loop.now)
                 core.pendingConnects[handle] = HostCore.PendingConnect(
