@@ -17,6 +17,7 @@ public enum FuzzInitiation {
     /// Initiation must prove its address with a cookie.
     nonisolated(unsafe) static let loadedResponder = loaded()
     static let loadingAddress = PeerAddress(ipv4: 10, 0, 0, 3, port: 41_000)
+    static let loadingIdentity = try! HostIdentity(seed: [UInt8](repeating: 0x10, count: 32))
 
     /// Input: a mode byte, then either the raw datagram (mode bit 0 clear) or
     /// suite selector, sender CID (8 bytes) and Noise message, which the
@@ -131,7 +132,11 @@ public enum FuzzInitiation {
         configuration.maxPendingHandshakes = 0
         var server = Endpoint(configuration: configuration, random: SeededRandom(seed: 3), now: FuzzFixtures.start)
         server.listen(service: FuzzFixtures.service, protocol: FuzzFixtures.applicationProtocol)
-        var client = FuzzFixtures.client(seed: 4)
+        // Another host than the seeds' client: the responder remembers the
+        // greatest Initiation timestamp per initiator (§4.4), and the seeds'
+        // Initiations are dated at the same instant as this one.
+        var client = Endpoint(configuration: EndpointConfiguration(identity: loadingIdentity),
+                              random: SeededRandom(seed: 4), now: FuzzFixtures.start)
         _ = try! client.connect(to: FuzzFixtures.serverIdentity.endpointID, at: FuzzFixtures.serverAddress,
                                 service: FuzzFixtures.service, protocol: FuzzFixtures.applicationProtocol,
                                 now: FuzzFixtures.start)

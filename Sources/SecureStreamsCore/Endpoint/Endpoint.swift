@@ -393,23 +393,24 @@ public struct Endpoint {
             statistics.drops.refused += 1
             return
         }
-        let (index, handle) = allocateSlot()
         let listeners = self.listeners
+        // The handle is stamped once accepted, so a refused Initiation touches no slot.
         let outcome = Connection.accept(
             initiation, from: address, identity: configuration.identity, replayGuard: &replayGuard,
             isListening: { service, proto in listeners.contains(Listener(service: service, applicationProtocol: proto)) },
-            localCID: freshCID(), configuration: connectionConfiguration, handle: handle, random: &random, now: now)
+            localCID: freshCID(), configuration: connectionConfiguration, handle: ConnectionHandle(index: 0, generation: 0),
+            random: &random, now: now)
         switch outcome {
-        case .accepted(let connection, _):
+        case .accepted(var connection, _):
+            let (index, handle) = allocateSlot()
+            connection.handle = handle
             install(connection, at: index)
             byInitiation[ephemeral] = UInt32(index)
             replayGuard.accepted(ephemeral, now: now)
             statistics.handshakesAccepted += 1
         case .refused(let response):
-            releaseSlot(index)
             _ = stateless.append((address, response))
         case .dropped(let kind):
-            releaseSlot(index)
             switch kind {
             case .malformed: statistics.drops.malformed += 1
             case .authenticationFailed: statistics.drops.authenticationFailed += 1

@@ -64,6 +64,6 @@ struct InitiationGuard {
     mutating func admit(_ timestamp: WallClockTime, from peer: X25519.PublicKey, now: Timestamp)
         -> InitiationTimestamps.Verdict
     {
-        timestamps.admit(timestamp, from: peer.bytes, wallClock: wallClock(at: now))
+        timestamps.admit(timestamp, from: peer.bytes, wallClock: wallClock(at: now), now: now)
     }
 }

@@ -33,11 +33,17 @@ struct InitiationTimestamps {
     /// a cookie secret and of WireGuard's handshakes; it also bounds the clock
     /// error under which a new peer can connect.
     static let defaultFreshnessWindow = Duration.seconds(120)
-    /// How much older than the greatest accepted a peer's timestamp may be
-    /// when its ephemeral key has not been accepted recently: one second, so
-    /// that two connections an initiator starts at nearly the same time are
-    /// both accepted when the network delivers their Initiations in the other order.
+    /// How much older than the greatest accepted a peer's timestamp may be,
+    /// and how soon after that greatest was accepted it must arrive, to be
+    /// taken as overtaken rather than replayed: one second of wall clock (two
+    /// connections an initiator starts at nearly the same time, whose
+    /// Initiations the network delivers in the other order) and three seconds
+    /// of the responder's time (the overtaken one, or its first retransmission
+    /// a second later, arrives by then). Within those three seconds a replay
+    /// is caught by ``RecentInitiations`` unless more than 8,192 handshakes
+    /// were accepted in them; after them, never accepted.
     static let reorderTolerance = Duration.seconds(1)
+    static let reorderArrivalWindow = Duration.seconds(3)
 
     /// What a timestamp is worth.
     enum Verdict: Equatable {
@@ -62,6 +68,8 @@ struct InitiationTimestamps {
     private struct Entry {
         var peer: Bytes32
         var greatest: WallClockTime
+        /// When (responder's monotonic time) `greatest` was accepted.
+        var acceptedAt: Timestamp
         var newer: Int32
         var older: Int32
     }
@@ -82,40 +90,47 @@ struct InitiationTimestamps {
     }
 
     /// Judges an authenticated Initiation's `timestamp` from `peer` at the
-    /// responder's wall-clock time `wallClock`, and records it when fresh.
+    /// responder's wall-clock time `wallClock` and monotonic time `now`, and
+    /// records it when fresh.
     ///
     /// - Precondition: the caller has checked the Initiation's ephemeral key
     ///   against ``RecentInitiations`` (a key found there is a replay), so a
     ///   timestamp inside the reorder tolerance or the window is fresh here.
-    mutating func admit(_ timestamp: WallClockTime, from peer: Bytes32, wallClock: WallClockTime) -> Verdict {
+    mutating func admit(_ timestamp: WallClockTime, from peer: Bytes32, wallClock: WallClockTime,
+                        now: Timestamp) -> Verdict {
         if let slot = index[peer] {
-            let greatest = entries[Int(slot)].greatest
-            guard timestamp > greatest || greatest.distance(from: timestamp) < Self.reorderTolerance else {
-                return .replayed
+            let entry = entries[Int(slot)]
+            if timestamp > entry.greatest {
+                entries[Int(slot)].greatest = timestamp
+                entries[Int(slot)].acceptedAt = now
+            } else {
+                let overtaken = timestamp < entry.greatest
+                    && entry.greatest.distance(from: timestamp) < Self.reorderTolerance
+                    && now - entry.acceptedAt < Self.reorderArrivalWindow
+                guard overtaken else { return .replayed }
             }
-            entries[Int(slot)].greatest = max(greatest, timestamp)
             touch(slot)
             return .fresh
         }
         let skew = timestamp.distance(from: wallClock)
         guard skew <= freshnessWindow, skew >= .zero - freshnessWindow else { return .outsideWindow }
-        insert(peer, timestamp)
+        insert(peer, timestamp, now: now)
         return .fresh
     }
 
     // MARK: - Recency list
 
-    private mutating func insert(_ peer: Bytes32, _ timestamp: WallClockTime) {
+    private mutating func insert(_ peer: Bytes32, _ timestamp: WallClockTime, now: Timestamp) {
         let slot: Int32
         if index.count < capacity {
             slot = Int32(entries.count)
-            entries.append(Entry(peer: peer, greatest: timestamp, newer: -1, older: -1))
+            entries.append(Entry(peer: peer, greatest: timestamp, acceptedAt: now, newer: -1, older: -1))
         } else {
             // Full: the least recently used peer leaves and its entry is reused.
             slot = oldest
             unlink(slot)
             index.removeValue(forKey: entries[Int(slot)].peer)
-            entries[Int(slot)] = Entry(peer: peer, greatest: timestamp, newer: -1, older: -1)
+            entries[Int(slot)] = Entry(peer: peer, greatest: timestamp, acceptedAt: now, newer: -1, older: -1)
         }
         index[peer] = slot
         linkAsNewest(slot)
