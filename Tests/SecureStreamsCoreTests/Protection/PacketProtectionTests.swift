@@ -148,7 +148,7 @@ extension ProtectionTests {
         @Test func otherVersionOrTypeIsNotAData() throws {
             var (initiator, responder) = try ProtectionTests.pair(.chaChaPoly)
             let packet = try ProtectionTests.seal(&initiator, pn: 0)
-            for (index, value) in [(0, 0x02), (0, 0x00), (1, 0x01), (1, 0x12), (1, 0x04), (1, 0x90)] as [(Int, UInt8)] {
+            for (index, value) in [(0, 0x01), (0, 0x03), (0, 0x00), (1, 0x01), (1, 0x12), (1, 0x04), (1, 0x90)] as [(Int, UInt8)] {
                 var other = packet
                 other[index] = value
                 #expect(ProtectionTests.open(&responder, other).outcome == .dropped(.notDataPacket), "\(index)=\(value)")
