@@ -62,6 +62,8 @@ struct Flood: AsyncParsableCommand {
         defer { buffer.deallocate() }
         var initiator = Endpoint(configuration: EndpointConfiguration(identity: HostIdentity(using: &random)),
                                  random: SeededRandom(seed: seed &+ 1), now: .zero)
+        // The target judges IK Initiations by their timestamp (PROTOCOL.md §4.4).
+        initiator.handleWallClock(SystemWallClock.read(), now: .zero)
         var made = 0
         var sentInitiations = 0
         var sentJunk = 0
@@ -78,6 +80,7 @@ struct Flood: AsyncParsableCommand {
                 if made == 4_096 {
                     initiator = Endpoint(configuration: EndpointConfiguration(identity: HostIdentity(using: &random)),
                                          random: SeededRandom(seed: random.next()), now: .zero)
+                    initiator.handleWallClock(SystemWallClock.read(), now: .zero)
                     made = 0
                 }
                 _ = try initiator.connect(to: target.endpointID, at: target.address, service: service, protocol: proto,

@@ -94,6 +94,10 @@ import Testing
             #expect(try outcome("loaded-raw-\(suite)-stale") == .init(retriedWithCookie: true, connectionsAdded: 0))
             #expect(try outcome("raw-\(suite)") == .init(retriedWithCookie: false, connectionsAdded: 1))
         }
+        // Ten minutes later an IK Initiation is refused by its timestamp; an
+        // XX one, which carries none, is a new half-open handshake (§4.4).
+        #expect(try outcome("raw-ik-late-replay") == .init(connectionsAdded: 1, lateReplayAccepted: false))
+        #expect(try outcome("raw-xx-late-replay") == .init(connectionsAdded: 1, lateReplayAccepted: true))
 
         // The op-sequence seeds move stream bytes end to end, so the
         // prefix check in FuzzEndpointOps is not vacuous.

@@ -2,7 +2,8 @@
 // handshake message. Half the inputs are framed as an Initiation with a correct
 // mac1, so they get past the one-hash filter into Noise and the cookie logic;
 // some go to a responder under load, and the cookie it answers with is then
-// proven (or proven too late) as an honest initiator would.
+// proven (or proven too late) as an honest initiator would; some come back ten
+// minutes later, when only the responder's timestamp table can refuse them.
 #if FUZZ_PACKAGE
 @_spi(Fuzzing) import SecureStreamsCore
 #else
@@ -16,6 +17,7 @@ public enum FuzzInitiation {
     /// Initiation must prove its address with a cookie.
     nonisolated(unsafe) static let loadedResponder = loaded()
     static let loadingAddress = PeerAddress(ipv4: 10, 0, 0, 3, port: 41_000)
+    static let loadingIdentity = try! HostIdentity(seed: [UInt8](repeating: 0x10, count: 32))
 
     /// Input: a mode byte, then either the raw datagram (mode bit 0 clear) or
     /// suite selector, sender CID (8 bytes) and Noise message, which the
@@ -25,12 +27,17 @@ public enum FuzzInitiation {
     /// responder and, when a Cookie packet comes back, retries the way an
     /// honest initiator would (`mac2` under the cookie); bit 4 makes that retry
     /// come after the cookie secret has rotated out (the cookie is stale).
+    /// Bit 5 replays the datagram ten minutes later, from a stranger's address,
+    /// once every recent ephemeral key is forgotten: an IK Initiation the
+    /// responder accepted before must not be accepted again (§4.4).
     /// What one input did: whether a cookie was proven in a retry, and the
     /// connections the responder held beyond its fixture's afterwards (before
     /// the final timeout), so tests can check the seeds reach their paths.
     public struct Outcome: Equatable {
         public var retriedWithCookie = false
         public var connectionsAdded = 0
+        /// Whether the late replay of bit 5 was accepted (never, for IK).
+        public var lateReplayAccepted = false
     }
 
     @discardableResult
@@ -73,6 +80,11 @@ public enum FuzzInitiation {
             outcome.retriedWithCookie = true
         }
         outcome.connectionsAdded = endpoint.connectionCount - baseline
+        if mode & 32 != 0 {
+            outcome.lateReplayAccepted = replayLater(datagram, to: &endpoint, now: &now)
+            precondition(!(outcome.lateReplayAccepted && outcome.connectionsAdded > 0 && isIK(datagram)),
+                         "an IK Initiation accepted again ten minutes later")
+        }
         now = now + .seconds(11)
         endpoint.handleTimeout(now: now)
         var buffer = [UInt8](repeating: 0, count: 2_048)
@@ -98,12 +110,33 @@ public enum FuzzInitiation {
         return replies
     }
 
+    /// Delivers `datagram` again 600 s after `now` (past the 240 s the
+    /// responder remembers ephemeral keys) and says whether it was accepted.
+    static func replayLater(_ datagram: [UInt8], to endpoint: inout Endpoint, now: inout Timestamp) -> Bool {
+        now = now + .seconds(600)
+        endpoint.handleTimeout(now: now)
+        var buffer = [UInt8](repeating: 0, count: 2_048)
+        while buffer.withUnsafeMutableBytes({ endpoint.pollTransmit(now: now, into: $0) }) != nil {}
+        let accepted = endpoint.statistics.handshakesAccepted
+        _ = deliver(datagram, to: &endpoint, from: FuzzFixtures.strangerAddress, now: now)
+        return endpoint.statistics.handshakesAccepted > accepted
+    }
+
+    /// Whether `datagram` is an Initiation of an IK suite (suites 0x01, 0x02).
+    static func isIK(_ datagram: [UInt8]) -> Bool {
+        datagram.count > 2 && datagram[1] == 0x01 && (datagram[2] == 0x01 || datagram[2] == 0x02)
+    }
+
     static func loaded() -> Endpoint {
         var configuration = EndpointConfiguration(identity: FuzzFixtures.serverIdentity)
         configuration.maxPendingHandshakes = 0
         var server = Endpoint(configuration: configuration, random: SeededRandom(seed: 3), now: FuzzFixtures.start)
         server.listen(service: FuzzFixtures.service, protocol: FuzzFixtures.applicationProtocol)
-        var client = FuzzFixtures.client(seed: 4)
+        // Another host than the seeds' client: the responder remembers the
+        // greatest Initiation timestamp per initiator (§4.4), and the seeds'
+        // Initiations are dated at the same instant as this one.
+        var client = Endpoint(configuration: EndpointConfiguration(identity: loadingIdentity),
+                              random: SeededRandom(seed: 4), now: FuzzFixtures.start)
         _ = try! client.connect(to: FuzzFixtures.serverIdentity.endpointID, at: FuzzFixtures.serverAddress,
                                 service: FuzzFixtures.service, protocol: FuzzFixtures.applicationProtocol,
                                 now: FuzzFixtures.start)
@@ -124,7 +157,7 @@ public enum FuzzInitiation {
         let suite = suites[Int(input.u8()) % suites.count]
         var cid = input.bytes(8)
         cid += [UInt8](repeating: 0, count: 8 - cid.count)
-        var packet: [UInt8] = [0x01, 0x01, suite.rawValue] + cid + [UInt8](repeating: 0, count: 32)
+        var packet: [UInt8] = [FuzzEntryPoints.protocolVersion, 0x01, suite.rawValue] + cid + [UInt8](repeating: 0, count: 32)
         packet += input.rest()
         if packet.count < FuzzEntryPoints.initiationHeaderCount + 32 {
             packet += [UInt8](repeating: 0, count: FuzzEntryPoints.initiationHeaderCount + 32 - packet.count)
@@ -156,6 +189,7 @@ public enum FuzzInitiation {
             seeds.append(("loaded-raw-\(label)", [0x08] + initiation))
             seeds.append(("loaded-raw-\(label)-stale", [0x18] + initiation))
             seeds.append(("loaded-framed-\(label)-twice", [0x0B] + framed))
+            seeds.append(("raw-\(label)-late-replay", [0x20] + initiation))
         }
         seeds.append(("framed-junk", [0x01, 0x00] + [UInt8](repeating: 0x41, count: 80)))
         return seeds

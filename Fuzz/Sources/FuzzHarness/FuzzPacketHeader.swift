@@ -13,7 +13,7 @@ public enum FuzzPacketHeader {
         if type == 0x00 {
             precondition(data[0] == 0x00)
         } else {
-            precondition(data.count >= 2 && data[0] == 0x01)
+            precondition(data.count >= 2 && data[0] == FuzzEntryPoints.protocolVersion)
             precondition(data[1] == type || (type == 0x10 && data[1] == 0x11))
         }
     }
@@ -29,6 +29,8 @@ public enum FuzzPacketHeader {
         }
         seeds.append(("version-negotiation", [0x00, 0x01, 0x01]))
         seeds.append(("unknown-version", [0x07, 0x01, 0x00]))
+        // A version-1 Initiation header: the retired version, answered with negotiation.
+        seeds.append(("retired-version-1", [0x01, 0x01, 0x01] + [UInt8](repeating: 0, count: 72)))
         return seeds
     }
 }

@@ -51,8 +51,8 @@ public enum FuzzResponse {
             let body = input.bytes(Int(input.u8()))
             var datagram: [UInt8]
             switch kind {
-            case 0: datagram = [0x01, 0x02] + snapshot.cid + body
-            case 1: datagram = [0x01, 0x04] + snapshot.cid + body
+            case 0: datagram = [FuzzEntryPoints.protocolVersion, 0x02] + snapshot.cid + body
+            case 1: datagram = [FuzzEntryPoints.protocolVersion, 0x04] + snapshot.cid + body
             case 2: datagram = [0x00] + body
             case 3:
                 datagram = snapshot.response

@@ -130,6 +130,7 @@ public final class Host: Sendable {
             }
         }
         let _: Void = try await runtime.call { loop, core, done in
+            loop.endpoint.handleWallClock(SystemWallClock.read(), now: loop.now)
             for name in protocols {
                 core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] =
                     HostCore.Listening(continuation: continuation, trust: admission)
@@ -171,6 +172,7 @@ public final class Host: Sendable {
         }
         return try await runtime.cancellableCall { loop, core, token, continuation in
             do throws(CommandError) {
+                loop.endpoint.handleWallClock(SystemWallClock.read(), now: loop.now)
                 let handle = try loop.endpoint.connect(
                     to: peer, at: address, service: service, protocol: applicationProtocol, now: loop.now)
                 core.pendingConnects[handle] = HostCore.PendingConnect(

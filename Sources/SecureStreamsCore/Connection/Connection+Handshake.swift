@@ -14,14 +14,21 @@ extension Connection {
         case dropped(DropKind)
     }
 
-    enum DropKind { case malformed, authenticationFailed }
+    enum DropKind {
+        case malformed, authenticationFailed
+        /// An IK Initiation whose timestamp is not newer than its sender's
+        /// last, or (a sender not remembered) outside the freshness window (§4.4).
+        case replayed
+    }
 
     // MARK: - Initiator
 
     /// Builds a connection in the `initiating` phase with its Initiation ready to send.
+    /// - Parameter timestamp: the wall-clock time an IK Initiation carries
+    ///   (§4.4); required with `peer`, ignored under XX.
     static func initiate(
         peer: EndpointID?, address: PeerAddress, service: String, applicationProtocol: String,
-        identity: HostIdentity, cipher: AEADAlgorithm, localCID: ConnectionID,
+        identity: HostIdentity, cipher: AEADAlgorithm, localCID: ConnectionID, timestamp: WallClockTime?,
         configuration: ConnectionConfiguration, handle: ConnectionHandle,
         random: inout some RandomSource, now: Timestamp
     ) -> Connection {
@@ -31,7 +38,7 @@ extension Connection {
             isAddressValidated: true, service: service, applicationProtocol: applicationProtocol,
             configuration: configuration, handle: handle, now: now)
         connection.peer = peer
-        let header = [ProtocolVersion.v1.rawValue, PacketType.initiation.rawValue, suite.rawValue] + localCID.bytes
+        let header = [ProtocolVersion.current.rawValue, PacketType.initiation.rawValue, suite.rawValue] + localCID.bytes
         // The configuration is complete by construction: IK has `s` and `rs`, XX has `s`.
         var handshake = try! HandshakeState(.init(
             noiseProtocol: suite.noiseProtocol, side: .initiator, prologue: prologueLabel + header,
@@ -42,6 +49,9 @@ extension Connection {
         // Under IK message 1 is encrypted and carries our identity; under XX it
         // is in the clear, and the identity waits for message 3.
         parameters.identity = peer == nil ? nil : identity.signingKey.publicKey
+        // Under IK the responder learns who we are from message 1 and refuses
+        // a replay of it by this timestamp (§4.4); XX's message 1 names nobody.
+        parameters.initiationTimestamp = peer == nil ? nil : timestamp
         let payload = encodeHandshakePayload(HandshakeFrame(connectionID: localCID, parameters: parameters))
         let message = try! handshake.writeMessage(payload: payload, using: &random)  // within size limits
 
@@ -150,11 +160,13 @@ extension Connection {
     // MARK: - Responder
 
     /// Answers an Initiation whose MACs (and cookie, under load) the endpoint
-    /// already checked. Creates no state unless the handshake authenticates and
-    /// the (service, protocol) is listened for.
+    /// already checked, and whose ephemeral key `replayGuard` did not know.
+    /// Creates no state unless the handshake authenticates, an IK Initiation's
+    /// timestamp is fresh (§4.4: checked after reading message 1, before any
+    /// Response or further DH) and the (service, protocol) is listened for.
     static func accept(
         _ initiation: InitiationPacket, from address: PeerAddress, identity: HostIdentity,
-        isListening: (String, String) -> Bool, localCID: ConnectionID,
+        replayGuard: inout InitiationGuard, isListening: (String, String) -> Bool, localCID: ConnectionID,
         configuration: ConnectionConfiguration, handle: ConnectionHandle,
         random: inout some RandomSource, now: Timestamp
     ) -> AcceptOutcome {
@@ -178,6 +190,11 @@ extension Connection {
             guard let key = request.parameters.identity, let id = try? EndpointID(publicKey: key),
                   id.noiseStaticKey == remote
             else { return .dropped(.authenticationFailed) }
+            guard let timestamp = request.parameters.initiationTimestamp else { return .dropped(.malformed) }
+            switch replayGuard.admit(timestamp, from: remote, now: now) {
+            case .fresh: break
+            case .replayed, .outsideWindow: return .dropped(.replayed)
+            }
             peerID = id
         }
 

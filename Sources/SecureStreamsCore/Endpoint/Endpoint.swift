@@ -37,9 +37,8 @@ public struct Endpoint {
     /// Ephemeral key of an unconfirmed responder connection's Initiation →
     /// slot, to answer a repeated Initiation with the same Response.
     private var byInitiation: [Bytes32: UInt32] = [:]
-    /// Ephemeral keys of Initiations accepted in the last two minutes: a later
-    /// copy is a replay (or a late duplicate), dropped before any DH work.
-    private var recentInitiations = RecentInitiations()
+    /// Replay defences and this endpoint's wall clock (§4.4): Endpoint+Initiation.swift.
+    var replayGuard: InitiationGuard
     private var listeners: [Listener] = []
     private(set) var events: EventQueue
     private var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
@@ -81,6 +80,8 @@ public struct Endpoint {
         load = LoadGauge(configuration: .init(handshakeRateLimit: configuration.handshakeRateLimit,
                                               maxPendingHandshakes: configuration.maxPendingHandshakes), now: now)
         lastNow = now
+        replayGuard = InitiationGuard(origin: configuration.wallClockOrigin,
+                                      peerCapacity: max(1, configuration.maxRememberedInitiators))
         var streams = StreamConfiguration()
         streams.initialStreamWindow = configuration.initialMaxStreamData
         streams.maxStreamWindow = configuration.maxStreamWindow
@@ -117,7 +118,8 @@ public struct Endpoint {
     /// bad-input tests compare before and after a flood of junk.
     var tableSizes: [String: Int] {
         ["slots": slots.count, "freeSlots": freeSlots.count, "byCID": byCID.count,
-         "byInitiation": byInitiation.count, "recentInitiations": recentInitiations.count,
+         "byInitiation": byInitiation.count, "recentInitiations": replayGuard.recent.count,
+         "initiationTimestamps": replayGuard.timestamps.count,
          "listeners": listeners.count, "events": events.count, "eventOrder": events.orderCount,
          "stateless": stateless.count,
          "peersWithAES": peersWithAES.count]
@@ -162,6 +164,7 @@ public struct Endpoint {
         let connection = Connection.initiate(
             peer: peer, address: address, service: service, applicationProtocol: applicationProtocol,
             identity: configuration.identity, cipher: useAES ? .aesGCM : .chaChaPoly, localCID: cid,
+            timestamp: peer == nil ? nil : replayGuard.nextInitiationTimestamp(now: now),
             configuration: connectionConfiguration, handle: handle, random: &random, now: now)
         install(connection, at: index)
         statistics.handshakesInitiated += 1
@@ -373,18 +376,17 @@ public struct Endpoint {
         }
         let ephemeral = Bytes32(UnsafeRawBufferPointer(rebasing: initiation.noiseMessage[0..<32]))!
         if let index = byInitiation[ephemeral], slots[Int(index)].connection != nil {
-            // A repeated Initiation: our Response was lost. Send it again.
-            slots[Int(index)].connection!.path.bytesReceived += UInt64(datagram.count)
-            slots[Int(index)].connection!.handshakeRetransmitDeadline = now
+            answerRepeatedInitiation(at: Int(index), count: datagram.count, from: address, now: now)
             return
         }
-        if recentInitiations.contains(ephemeral, now: now) {
+        if replayGuard.isRecent(ephemeral, now: now) {
             // Its handshake was confirmed or has timed out: a replay (§4.4).
             statistics.drops.replayed += 1
             return
         }
         let addressBytes = address.canonicalBytes
-        if load.assessInitiation(now: now, pendingHandshakes: byInitiation.count) == .underLoad {
+        let underLoad = load.assessInitiation(now: now, pendingHandshakes: byInitiation.count) == .underLoad
+        if underLoad || configuration.alwaysRequireCookie {
             let proven = addressBytes.withUnsafeBytes { cookies.verifyMAC2(datagram, address: $0, now: now) }
             if !proven {
                 var reply = [UInt8](repeating: 0, count: CookiePacket.packetCount)
@@ -404,28 +406,45 @@ public struct Endpoint {
             statistics.drops.refused += 1
             return
         }
-        let (index, handle) = allocateSlot()
         let listeners = self.listeners
+        // The handle is stamped once accepted, so a refused Initiation touches no slot.
         let outcome = Connection.accept(
-            initiation, from: address, identity: configuration.identity,
+            initiation, from: address, identity: configuration.identity, replayGuard: &replayGuard,
             isListening: { service, proto in listeners.contains(Listener(service: service, applicationProtocol: proto)) },
-            localCID: freshCID(), configuration: connectionConfiguration, handle: handle, random: &random, now: now)
+            localCID: freshCID(), configuration: connectionConfiguration, handle: ConnectionHandle(index: 0, generation: 0),
+            random: &random, now: now)
         switch outcome {
-        case .accepted(let connection, _):
+        case .accepted(var connection, _):
+            let (index, handle) = allocateSlot()
+            connection.handle = handle
             install(connection, at: index)
             byInitiation[ephemeral] = UInt32(index)
-            recentInitiations.insert(ephemeral, now: now)
+            replayGuard.accepted(ephemeral, now: now)
             statistics.handshakesAccepted += 1
         case .refused(let response):
-            releaseSlot(index)
             _ = stateless.append((address, response))
         case .dropped(let kind):
-            releaseSlot(index)
             switch kind {
             case .malformed: statistics.drops.malformed += 1
             case .authenticationFailed: statistics.drops.authenticationFailed += 1
+            case .replayed: statistics.drops.replayed += 1
             }
         }
+    }
+
+    /// The Initiation of an unconfirmed connection came again: from its
+    /// address, our Response was lost, so it goes again; from another (an
+    /// initiator punching a hole sends copies to several of our addresses),
+    /// the same Response goes back there too, statelessly, if it is within 3×
+    /// what arrived (§4.3, §4.4).
+    private mutating func answerRepeatedInitiation(at index: Int, count: Int, from address: PeerAddress, now: Timestamp) {
+        guard address != slots[index].connection!.path.address else {
+            slots[index].connection!.path.bytesReceived += UInt64(count)
+            slots[index].connection!.handshakeRetransmitDeadline = now
+            return
+        }
+        guard let response = slots[index].connection!.handshakeRetransmit, response.count <= 3 * count else { return }
+        _ = stateless.append((address, response))
     }
 
     private mutating func handleVersionNegotiation(_ negotiation: VersionNegotiationPacket, now: Timestamp) {

@@ -33,6 +33,21 @@ public struct EndpointConfiguration: Sendable {
     /// Initiations must prove their address with a cookie.
     public var handshakeRateLimit: UInt64 = 1_000
     public var maxPendingHandshakes: Int = 1_024
+    /// Demands the cookie round trip (PROTOCOL.md §4.2) of every Initiation,
+    /// not only under load: the responder spends no DH and keeps nothing for
+    /// an Initiation until its source address is proven. Costs every
+    /// initiator one more round trip.
+    public var alwaysRequireCookie: Bool = false
+    /// Initiators whose greatest Initiation timestamp is remembered
+    /// (PROTOCOL.md §4.4); beyond it the least recently seen is forgotten and
+    /// falls back to the freshness window. The default is `maxConnections`'s.
+    public var maxRememberedInitiators: Int = 16_384
+    /// The wall-clock time taken to correspond to ``Timestamp/zero`` until the
+    /// driver reports a reading with ``Endpoint/handleWallClock(_:now:)``
+    /// (PROTOCOL.md §4.4). A fixed instant (2026-01-01T00:00:00Z), so tests
+    /// and the simulator, whose endpoints share one virtual time, agree on
+    /// the wall clock without a driver. A real driver reports the real clock.
+    public var wallClockOrigin = WallClockTime(seconds: 1_767_225_600)
     /// The most connections the endpoint holds; further Initiations are dropped.
     public var maxConnections: Int = 16_384
     /// Notices (link up/stalled/down, path changed, receive blocked) waiting

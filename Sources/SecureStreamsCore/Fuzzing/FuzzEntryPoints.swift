@@ -107,6 +107,9 @@ public enum FuzzEntryPoints {
         return true
     }
 
+    /// Byte 0 of every packet this build writes and accepts (the protocol version).
+    public static var protocolVersion: UInt8 { ProtocolVersion.current.rawValue }
+
     /// The length of a Cookie packet (66).
     public static var cookiePacketCount: Int { CookiePacketLayout.count }
 

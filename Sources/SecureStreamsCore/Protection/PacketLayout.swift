@@ -12,7 +12,7 @@
 /// ```
 ///  0        1        2                     10                 14
 /// +--------+--------+---------------------+------------------+---------------------------+
-/// | ver=1  | 0x10|k | destination CID (8) | packet number (4)| AEAD(frames) ‖ tag (16)   |
+/// | ver=2  | 0x10|k | destination CID (8) | packet number (4)| AEAD(frames) ‖ tag (16)   |
 /// +--------+--------+---------------------+------------------+---------------------------+
 /// ```
 ///
@@ -20,7 +20,7 @@
 /// number as a Noise nonce for the cipher."
 enum DataPacketLayout {
     /// The protocol version this layout belongs to (byte 0).
-    static let version: UInt8 = 0x01
+    static let version: UInt8 = ProtocolVersion.current.rawValue
     static let versionOffset = 0
     /// Byte 1: `0x10 | k`, where `k` is the key phase (§5.3).
     static let typeOffset = 1
@@ -47,7 +47,7 @@ enum DataPacketLayout {
 /// ```
 ///  0        1        2        3                11               27               43
 /// +--------+--------+--------+----------------+----------------+----------------+-------------------+
-/// | ver=1  | 0x01   | suite  | sender CID (8) | mac1 (16)      | mac2 (16)      | Noise message 1   |
+/// | ver=2  | 0x01   | suite  | sender CID (8) | mac1 (16)      | mac2 (16)      | Noise message 1   |
 /// +--------+--------+--------+----------------+----------------+----------------+-------------------+
 /// ```
 enum InitiationLayout {

@@ -37,7 +37,7 @@
 /// ```
 ///  0        1        2                     10                 14
 /// +--------+--------+---------------------+------------------+---------------------------+
-/// | ver=1  | 0x10|k | destination CID (8) | packet number (4)| AEAD(frames) ‖ tag (16)   |
+/// | ver=2  | 0x10|k | destination CID (8) | packet number (4)| AEAD(frames) ‖ tag (16)   |
 /// +--------+--------+---------------------+------------------+---------------------------+
 /// ```
 ///
@@ -72,7 +72,7 @@ struct PacketProtection: Sendable {
     enum DropReason: Sendable, Equatable {
         /// Shorter than a header and a tag (30 bytes).
         case truncated
-        /// Byte 0 is not version 1 or byte 1 is not a Data type.
+        /// Byte 0 is not the current version or byte 1 is not a Data type.
         case notDataPacket
         /// The tag did not verify under the key chosen for the packet, or the
         /// packet number is beyond what any sender may use.

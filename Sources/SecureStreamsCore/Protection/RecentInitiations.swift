@@ -10,7 +10,11 @@
 /// the set is as deterministic as its inputs.
 struct RecentInitiations {
     static let defaultCapacity = 8_192
-    static let defaultLifetime = Duration.seconds(120)
+    /// Twice the freshness window of ``InitiationTimestamps`` (± 120 s): an
+    /// Initiation whose timestamp the window would still accept, from a peer
+    /// the timestamp table has forgotten, is still remembered here, even when
+    /// the initiator's clock was ahead by the whole window when it was accepted.
+    static let defaultLifetime = InitiationTimestamps.defaultFreshnessWindow * 2
 
     let lifetime: Duration
     private var order: BoundedQueue<(key: Bytes32, acceptedAt: Timestamp)>

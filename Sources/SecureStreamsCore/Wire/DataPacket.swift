@@ -2,7 +2,7 @@
 ///
 /// ```
 ///  0        1        2                     10                 14
-/// | ver=1  | 0x10|k | destination CID (8) | packet number (4)| AEAD(frames) ‖ tag (16) |
+/// | ver=2  | 0x10|k | destination CID (8) | packet number (4)| AEAD(frames) ‖ tag (16) |
 /// ```
 ///
 /// "Associated data: bytes 0..<14 (the whole header)." The parser only splits
@@ -38,7 +38,7 @@ package struct DataPacket {
         keyPhase: KeyPhase, destination: ConnectionID, packetNumber: PacketNumber, into writer: inout WireWriter
     ) -> Bool {
         guard writer.remaining >= headerCount else { return false }
-        writer.writeUInt8(ProtocolVersion.v1.rawValue)
+        writer.writeUInt8(ProtocolVersion.current.rawValue)
         writer.writeUInt8(PacketType.data.rawValue | keyPhase.rawValue)
         writer.writeConnectionID(destination)
         writer.writeUInt32(packetNumber.truncated)

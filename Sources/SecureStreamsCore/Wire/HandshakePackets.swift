@@ -2,7 +2,7 @@
 ///
 /// ```
 ///  0        1        2        3                11               27               43
-/// | ver=1  | 0x01   | suite  | sender CID (8) | mac1 (16)      | mac2 (16)      | Noise message 1 ... |
+/// | ver=2  | 0x01   | suite  | sender CID (8) | mac1 (16)      | mac2 (16)      | Noise message 1 ... |
 /// ```
 ///
 /// The parser checks lengths and the suite byte only; `mac1`, `mac2` and the
@@ -52,7 +52,7 @@ package struct InitiationPacket {
         into writer: inout WireWriter
     ) -> Bool {
         guard writer.remaining >= headerCount else { return false }
-        writer.writeUInt8(ProtocolVersion.v1.rawValue)
+        writer.writeUInt8(ProtocolVersion.current.rawValue)
         writer.writeUInt8(PacketType.initiation.rawValue)
         writer.writeUInt8(suite.rawValue)
         writer.writeConnectionID(senderCID)
@@ -89,7 +89,7 @@ package struct InitiationPacket {
 /// packet: a destination CID and a Noise message.
 ///
 /// ```
-/// | ver=1  | 0x02 or 0x03 | destination CID (8) | Noise message ... |
+/// | ver=2  | 0x02 or 0x03 | destination CID (8) | Noise message ... |
 /// ```
 package struct HandshakeMessagePacket {
     /// Which of the two this is.
@@ -129,7 +129,7 @@ package struct HandshakeMessagePacket {
     /// - Returns: false, writing nothing, when fewer than 10 bytes are left.
     package static func writeHeader(kind: Kind, destination: ConnectionID, into writer: inout WireWriter) -> Bool {
         guard writer.remaining >= headerCount else { return false }
-        writer.writeUInt8(ProtocolVersion.v1.rawValue)
+        writer.writeUInt8(ProtocolVersion.current.rawValue)
         writer.writeUInt8(kind.packetType.rawValue)
         writer.writeConnectionID(destination)
         return true
@@ -153,7 +153,7 @@ package struct HandshakeMessagePacket {
 /// answers an Initiation with an encrypted cookie and keeps nothing.
 ///
 /// ```
-/// | ver=1 | 0x04 | initiator's sender CID (8) | nonce (24) | XChaCha20-Poly1305(cookie) (16 + 16) |
+/// | ver=2 | 0x04 | initiator's sender CID (8) | nonce (24) | XChaCha20-Poly1305(cookie) (16 + 16) |
 /// ```
 ///
 /// Always exactly 66 bytes, "always smaller than the Initiation it answers, so
@@ -181,7 +181,7 @@ package struct CookiePacket {
         precondition(nonce.withUnsafeBytes { $0.count } == nonceCount, "a cookie nonce is 24 bytes")
         precondition(sealedCookie.withUnsafeBytes { $0.count } == sealedCookieCount, "a sealed cookie is 32 bytes")
         guard writer.remaining >= packetCount else { return false }
-        writer.writeUInt8(ProtocolVersion.v1.rawValue)
+        writer.writeUInt8(ProtocolVersion.current.rawValue)
         writer.writeUInt8(PacketType.cookie.rawValue)
         writer.writeConnectionID(destination)
         writer.writeBytes(nonce)

@@ -1,6 +1,6 @@
 /// Packet headers (PROTOCOL.md §3): the first look at a datagram.
 ///
-/// "Byte 0 is the version (`0x01`), byte 1 the packet type." Parsing is the
+/// "Byte 0 is the version (`0x02`), byte 1 the packet type." Parsing is the
 /// first of the stateless checks of §4.1 ("length and version, a byte
 /// compare"): it costs a few comparisons, reads the datagram in place and
 /// either names the packet, with its header fields and slices of the rest
@@ -23,7 +23,7 @@ package enum PacketHeader {
         if version == ProtocolVersion.negotiationMarker {
             return VersionNegotiationPacket.parse(afterMarker: &reader).map(ParsedPacket.versionNegotiation)
         }
-        guard version == ProtocolVersion.v1.rawValue else { return .failure(.unknownVersion(version)) }
+        guard version == ProtocolVersion.current.rawValue else { return .failure(.unknownVersion(version)) }
         guard let typeByte = reader.readUInt8() else { return .failure(.tooShort) }
         guard let type = PacketType(rawValue: typeByte) else { return .failure(.unknownType(typeByte)) }
         switch type {
@@ -100,17 +100,23 @@ package struct ProtocolVersion: Hashable, Sendable, CustomStringConvertible {
     package var rawValue: UInt8
     package init(_ rawValue: UInt8) { self.rawValue = rawValue }
 
-    /// Version 1, this document.
+    /// Version 1: no timestamp in the Initiation. Retired: a version-1
+    /// packet is answered with version negotiation (§3.5, §11).
     package static let v1 = ProtocolVersion(0x01)
+    /// Version 2, this document: the IK Initiation carries a timestamp (§4.4),
+    /// with the rest of this round's incompatible changes (§11).
+    package static let v2 = ProtocolVersion(0x02)
+    /// The version this implementation writes.
+    package static let current = ProtocolVersion.v2
     /// The versions this implementation speaks, in order of preference.
-    package static let supported: [ProtocolVersion] = [.v1]
+    package static let supported: [ProtocolVersion] = [.current]
     /// Byte 0 of a version-negotiation packet (§3.5); never a version.
     package static let negotiationMarker: UInt8 = 0x00
 
     package var description: String { "v\(rawValue)" }
 }
 
-/// Byte 1 of a version-1 packet (PROTOCOL.md §3).
+/// Byte 1 of a packet of the current version (PROTOCOL.md §3).
 package enum PacketType: UInt8, Sendable, CaseIterable {
     case initiation = 0x01
     case response = 0x02

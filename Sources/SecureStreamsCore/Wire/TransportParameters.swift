@@ -36,6 +36,11 @@ public struct TransportParameters: Hashable, Sendable {
     /// direction is ambiguous, so the EID travels here and the receiver checks
     /// that its conversion is the Noise static key it authenticated.
     public var identity: Ed25519.PublicKey?
+    /// The initiator's wall-clock time when it built its IK Initiation
+    /// (PROTOCOL.md §4.4, §6.15, id 0x0b): required in an IK Initiation,
+    /// absent everywhere else. The responder refuses one that is not newer
+    /// than the greatest it accepted from the same static key.
+    public var initiationTimestamp: WallClockTime?
 
     public init(
         service: String? = nil, applicationProtocol: String? = nil,
@@ -53,6 +58,7 @@ public struct TransportParameters: Hashable, Sendable {
         self.maxDatagramSize = maxDatagramSize
         self.hasHardwareAES = hasHardwareAES
         self.identity = nil
+        self.initiationTimestamp = nil
     }
 
     /// All defaults, no service or protocol.
@@ -71,6 +77,7 @@ package enum TransportParameterID: UInt64, Sendable, CaseIterable {
     case maxDatagramSize = 0x08
     case hardwareAES = 0x09
     case identity = 0x0a
+    case initiationTimestamp = 0x0b
 }
 
 extension TransportParameters {
@@ -144,6 +151,11 @@ extension TransportParameters {
                 throw .frameEncoding(FrameKind.handshake.frameType, "identity is not a 32-byte key")
             }
             identity = key
+        case .initiationTimestamp:
+            guard let timestamp = WallClockTime.decode(value) else {
+                throw .frameEncoding(FrameKind.handshake.frameType, "initiation timestamp is not 12 bytes of seconds and nanoseconds")
+            }
+            initiationTimestamp = timestamp
         }
     }
 
@@ -193,6 +205,10 @@ extension TransportParameters {
             case .identity:
                 if let identity {
                     body(id, Ed25519.publicKeyCount) { writer in identity.withUnsafeBytes { _ = writer.writeBytes($0) } }
+                }
+            case .initiationTimestamp:
+                if let initiationTimestamp {
+                    body(id, WallClockTime.encodedCount) { writer in _ = initiationTimestamp.encode(into: &writer) }
                 }
             }
         }

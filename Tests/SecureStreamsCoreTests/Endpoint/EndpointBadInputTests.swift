@@ -78,10 +78,11 @@ import Testing
                 for i in 2..<10 { junk[i] = UInt8.random(in: 0...255, using: &random) }  // forged CID
             case 2:
                 junk = random.bytes(count: 200)
-                junk[0] = 1; junk[1] = 1; junk[2] = UInt8.random(in: 1...4, using: &random)  // fake Initiations
+                junk[0] = ProtocolVersion.current.rawValue; junk[1] = 1
+                junk[2] = UInt8.random(in: 1...4, using: &random)  // fake Initiations
             default:
                 junk = random.bytes(count: 80)
-                junk[0] = 1; junk[1] = UInt8.random(in: 2...4, using: &random)
+                junk[0] = ProtocolVersion.current.rawValue; junk[1] = UInt8.random(in: 2...4, using: &random)
             }
             junk.withUnsafeMutableBytes { pair.server.handleDatagram($0, from: pair.clientAddress, now: pair.now) }
         }

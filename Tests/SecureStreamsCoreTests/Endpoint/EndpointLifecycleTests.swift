@@ -112,7 +112,7 @@ import Testing
         #expect(transmit.destination == pair.clientAddress)
         #expect(buffer[0] == 0x00 && buffer[1] == 0x56)
         #expect(Array(buffer[2..<10]) == Array(probe[1..<9]))
-        #expect(Array(buffer[10..<transmit.count]) == [1, 0x01])
+        #expect(Array(buffer[10..<transmit.count]) == [1, ProtocolVersion.current.rawValue])
         #expect(transmit.count <= probe.count)
         #expect(pair.server.statistics.drops.unknownVersion == 1)
     }

@@ -107,7 +107,7 @@ extension ProtectionTests {
             }
             #expect(count == 66)
             let packet = Array(reply[0..<count])
-            #expect(packet[0] == 0x01 && packet[1] == 0x04)
+            #expect(packet[0] == ProtocolVersion.current.rawValue && packet[1] == 0x04)
             #expect(Array(packet[2..<10]) == Array(initiation[3..<11]))
             #expect(packet.count < initiation.count)
             #expect(packet.withUnsafeBytes { CookieSealing.destinationCID(of: $0) } == ConnectionID(initiation[3..<11]))

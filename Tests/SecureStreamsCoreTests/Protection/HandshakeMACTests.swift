@@ -12,7 +12,7 @@ extension ProtectionTests {
         /// An Initiation with a 96-byte stand-in for Noise message 1 and empty MACs.
         static func initiation(seed: UInt64 = 1, messageCount: Int = 96) -> [UInt8] {
             var random = SeededRandom(seed: seed).fork(label: "initiation")
-            var packet: [UInt8] = [0x01, 0x01, 0x01]
+            var packet: [UInt8] = [ProtocolVersion.current.rawValue, 0x01, 0x01]
             packet += random.bytes(count: 8)
             packet += [UInt8](repeating: 0, count: 32)
             packet += random.bytes(count: messageCount)

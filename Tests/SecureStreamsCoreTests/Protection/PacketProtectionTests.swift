@@ -37,7 +37,7 @@ extension ProtectionTests {
             let packet = try ProtectionTests.seal(&initiator, pn: pn)
             let frames = ProtectionTests.payload(pn)
             #expect(packet.count == 14 + frames.count + 16)
-            #expect(packet[0] == 0x01)
+            #expect(packet[0] == ProtocolVersion.current.rawValue)
             #expect(packet[1] == 0x10)
             #expect(Array(packet[2..<10]) == [1, 2, 3, 4, 5, 6, 7, 8])
             #expect(Array(packet[10..<14]) == [0x23, 0x45, 0x67, 0x89])
@@ -148,7 +148,7 @@ extension ProtectionTests {
         @Test func otherVersionOrTypeIsNotAData() throws {
             var (initiator, responder) = try ProtectionTests.pair(.chaChaPoly)
             let packet = try ProtectionTests.seal(&initiator, pn: 0)
-            for (index, value) in [(0, 0x02), (0, 0x00), (1, 0x01), (1, 0x12), (1, 0x04), (1, 0x90)] as [(Int, UInt8)] {
+            for (index, value) in [(0, 0x01), (0, 0x03), (0, 0x00), (1, 0x01), (1, 0x12), (1, 0x04), (1, 0x90)] as [(Int, UInt8)] {
                 var other = packet
                 other[index] = value
                 #expect(ProtectionTests.open(&responder, other).outcome == .dropped(.notDataPacket), "\(index)=\(value)")

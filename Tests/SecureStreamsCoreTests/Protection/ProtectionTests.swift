@@ -76,7 +76,7 @@ enum ProtectionTests {
     static func forge(
         key: [UInt8], algorithm: AEADAlgorithm, phase: UInt8, pn: UInt64, payload: [UInt8]
     ) throws -> [UInt8] {
-        var header: [UInt8] = [0x01, 0x10 | phase]
+        var header: [UInt8] = [ProtocolVersion.current.rawValue, 0x10 | phase]
         withUnsafeBytes(of: cid.bigEndian) { header.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: pn).bigEndian) { header.append(contentsOf: $0) }
         let aead = try AEADKey(algorithm: algorithm, key: key)
