@@ -126,6 +126,7 @@ import Testing
     @Test func gsoRunSplitsIntoPacketsThePeerAccepts() throws {
         var pair = Pair(seed: 26)
         pair.maxDatagrams = 16
+        pair.buffer = [UInt8](repeating: 0, count: 16 * 1_350)
         let connection = try pair.connect()
         var transfer = Transfer(streams: 2, bytesPerStream: 1_000_000)
         #expect(transfer.run(on: &pair, connection: connection, timeout: .seconds(60)))
