@@ -23,11 +23,19 @@ enum ScaleBenchmark {
         var negotiations: Int
     }
 
+    /// One size: the bulk connection beside `idle` idle ones ("crowded")
+    /// against a second link whose endpoints hold only their bulk connection
+    /// ("alone"), timed in the same rounds (A B B A, odd rounds B A A B).
     struct Point {
         let idle: Int
-        /// Median over rounds of CPU time per datagram moved (either way).
-        let nanosecondsPerDatagram: Summary
-        let negotiationNanoseconds: Summary
+        /// CPU time per datagram moved (either way), per side, and crowded / alone per round.
+        let alone: Summary
+        let crowded: Summary
+        let ratio: Summary
+        /// CPU time per forged Version Negotiation packet, the same way.
+        let negotiationAlone: Summary
+        let negotiationCrowded: Summary
+        let negotiationRatio: Summary
     }
 
     struct Result {
@@ -50,54 +58,71 @@ enum ScaleBenchmark {
 
     static func run(_ settings: Settings) -> Result {
         let buffers = CoreBenchmark.Buffers.make()
-        let h0 = CoreBenchmark.heapInUse()
-        let link = CoreBenchmark.Link(seed: 0x5CA1E, toServer: buffers.toServer, toClient: buffers.toClient) {
-            configure(&$0, connections: settings.connections)
+        func makeBulk(_ seed: UInt64) -> CoreBenchmark.BulkTransfer {
+            let link = CoreBenchmark.Link(seed: seed, toServer: buffers.toServer, toClient: buffers.toClient) {
+                configure(&$0, connections: settings.connections)
+            }
+            var bulk = CoreBenchmark.BulkTransfer(link: link, buffers: buffers)
+            bulk.run(bytes: settings.bytesPerRound)  // warm-up
+            return bulk
         }
-        var bulk = CoreBenchmark.BulkTransfer(link: link, buffers: buffers)
-        bulk.run(bytes: settings.bytesPerRound)  // warm-up
+        var alone = makeBulk(0x5CA1E)
+        var crowded = makeBulk(0x5CA1F)
         var points: [Point] = []
-        points.append(measure(&bulk, idle: 0, settings))
         var idle = 0
         var heapBefore: Int?
-        for target in [1_000, settings.connections] where target > idle {
+        for target in [0, 1_000, settings.connections] {
             if target == settings.connections { heapBefore = CoreBenchmark.heapInUse() }
-            printError("scale: establishing \(target - idle) more idle connections ...")
-            establish(target - idle, on: &bulk.link)
-            idle = target
-            points.append(measure(&bulk, idle: idle, settings))
+            if target > idle {
+                printError("scale: establishing \(target - idle) more idle connections ...")
+                establish(target - idle, on: &crowded.link)
+                idle = target
+            }
+            points.append(measure(alone: &alone, crowded: &crowded, idle: idle, settings))
         }
         printError("scale: running keep-alive and idle timers for 35 s of virtual time ...")
-        let fired = runTimers(on: &bulk.link, for: .seconds(35))
+        let fired = runTimers(on: &crowded.link, for: .seconds(35))
         let heapAfter = CoreBenchmark.heapInUse()
         var perConnection: Double?
         if let heapBefore, let heapAfter, settings.connections > 1_000 {
             perConnection = Double(heapAfter - heapBefore) / Double(2 * (settings.connections - 1_000))
         }
-        withExtendedLifetime(h0) {}
-        let aes = bulk.link.client.statistics.handshakesInitiated > 1 && AEADAlgorithm.aesGCM.isHardwareAccelerated
+        let aes = crowded.link.client.statistics.handshakesInitiated > 1 && AEADAlgorithm.aesGCM.isHardwareAccelerated
         return Result(points: points, bytesPerConnection: perConnection, keepAlivesFired: fired, aesConnections: aes)
     }
 
-    /// Rounds of the bulk transfer, CPU time per datagram; then the forged
-    /// Version Negotiation timing.
-    static func measure(_ bulk: inout CoreBenchmark.BulkTransfer, idle: Int, _ settings: Settings) -> Point {
+    /// Rounds of the two bulk transfers, then of forged Version Negotiation
+    /// packets, crowded against alone.
+    static func measure(
+        alone: inout CoreBenchmark.BulkTransfer, crowded: inout CoreBenchmark.BulkTransfer, idle: Int,
+        _ settings: Settings
+    ) -> Point {
         printError("scale: bulk transfer beside \(idle) idle connections ...")
-        var perDatagram: [Double] = []
-        for _ in 0..<settings.rounds {
+        func timeTransfer(_ bulk: inout CoreBenchmark.BulkTransfer) -> Double {
             let datagrams0 = bulk.link.clientToServer + bulk.link.serverToClient
             let t0 = settings.clock.nanoseconds()
-            bulk.run(bytes: settings.bytesPerRound)
+            bulk.run(bytes: settings.bytesPerRound / 2)
             let elapsed = settings.clock.nanoseconds() - t0
-            let datagrams = bulk.link.clientToServer + bulk.link.serverToClient - datagrams0
-            perDatagram.append(Double(elapsed) / Double(max(datagrams, 1)))
+            return Double(elapsed) / Double(max(bulk.link.clientToServer + bulk.link.serverToClient - datagrams0, 1))
         }
-        var negotiation: [Double] = []
-        for _ in 0..<settings.rounds {
-            negotiation.append(timeNegotiations(&bulk.link.client, count: settings.negotiations, clock: settings.clock,
-                                                now: bulk.link.now))
+        func timeVN(_ bulk: inout CoreBenchmark.BulkTransfer) -> Double {
+            timeNegotiations(&bulk.link.client, count: settings.negotiations / 2, clock: settings.clock, now: bulk.link.now)
         }
-        return Point(idle: idle, nanosecondsPerDatagram: Summary(perDatagram), negotiationNanoseconds: Summary(negotiation))
+        var a: [Double] = [], b: [Double] = [], va: [Double] = [], vb: [Double] = []
+        for round in 0..<settings.rounds {
+            var x = 0.0, y = 0.0, vx = 0.0, vy = 0.0
+            if round % 2 == 0 {
+                x += timeTransfer(&alone); y += timeTransfer(&crowded); y += timeTransfer(&crowded); x += timeTransfer(&alone)
+                vx += timeVN(&alone); vy += timeVN(&crowded); vy += timeVN(&crowded); vx += timeVN(&alone)
+            } else {
+                y += timeTransfer(&crowded); x += timeTransfer(&alone); x += timeTransfer(&alone); y += timeTransfer(&crowded)
+                vy += timeVN(&crowded); vx += timeVN(&alone); vx += timeVN(&alone); vy += timeVN(&crowded)
+            }
+            a.append(x / 2); b.append(y / 2); va.append(vx / 2); vb.append(vy / 2)
+        }
+        return Point(idle: idle, alone: Summary(a), crowded: Summary(b), ratio: Summary(zip(b, a).map { $0 / $1 }),
+                     negotiationAlone: Summary(va), negotiationCrowded: Summary(vb),
+                     negotiationRatio: Summary(zip(vb, va).map { $0 / $1 }))
     }
 
     /// `count` IK connections client → server, 1,000 at a time, each batch
@@ -162,22 +187,25 @@ enum ScaleBenchmark {
     }
 
     static func table(_ result: Result, settings: Settings) -> String {
-        var lines = ["Core at scale (one bulk connection beside idle ones)   ns/dgram        IQR   ×0   VN ns   ×0"]
-        let base = result.points.first
+        var lines = [
+            "Core at scale             bulk ns/dgram alone  beside  ratio (≤1.2)        IQR"
+                + "   VN ns alone  beside  ratio (≤1.2)        IQR",
+        ]
         for point in result.points {
-            let ratio = base.map { point.nanosecondsPerDatagram.median / $0.nanosecondsPerDatagram.median } ?? 1
-            let vnRatio = base.map { point.negotiationNanoseconds.median / $0.negotiationNanoseconds.median } ?? 1
-            lines.append("  \(pad(String(point.idle), 9)) idle connections                         "
-                + "\(pad(fixed(point.nanosecondsPerDatagram.median, 0), 8))  "
-                + "\(fixed(point.nanosecondsPerDatagram.lowerQuartile, 0))–\(fixed(point.nanosecondsPerDatagram.upperQuartile, 0))  "
-                + "\(fixed(ratio, 2))\(ratio > 1.2 ? " !" : "")  \(fixed(point.negotiationNanoseconds.median, 0))  "
-                + "\(fixed(vnRatio, 2))\(vnRatio > 1.2 ? " !" : "")")
+            lines.append("  \(pad(String(point.idle), 7)) idle connections  \(pad(fixed(point.alone.median, 0), 12))"
+                + "  \(pad(fixed(point.crowded.median, 0), 6))  \(pad(flagged(point.ratio.median), 12))"
+                + "  \(pad(fixed(point.ratio.lowerQuartile, 2) + "–" + fixed(point.ratio.upperQuartile, 2), 9))"
+                + "  \(pad(fixed(point.negotiationAlone.median, 0), 12))  \(pad(fixed(point.negotiationCrowded.median, 0), 6))"
+                + "  \(pad(flagged(point.negotiationRatio.median), 12))"
+                + "  \(pad(fixed(point.negotiationRatio.lowerQuartile, 2) + "–" + fixed(point.negotiationRatio.upperQuartile, 2), 9))")
         }
         let memory = result.bytesPerConnection.map { fixed($0, 0) + ($0 > 4_096 ? " !" : "") } ?? "n/a"
         lines.append("  heap per idle connection at \(settings.connections): \(memory) B (goal ≤ 4096), "
             + "AES-GCM \(result.aesConnections ? "yes" : "no"), \(result.keepAlivesFired) datagrams from timers in 35 s")
         return lines.joined(separator: "\n")
     }
+
+    private static func flagged(_ ratio: Double) -> String { fixed(ratio, 3) + (ratio > 1.2 ? " !" : "  ") }
 
     private static func pad(_ text: String, _ width: Int) -> String {
         String(repeating: " ", count: max(0, width - text.count)) + text
