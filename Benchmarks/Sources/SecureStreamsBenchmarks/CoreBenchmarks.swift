@@ -45,15 +45,17 @@ enum CoreBenchmark {
 
         /// Fresh identities and endpoints from `seed`; the server listens.
         /// The buffers are the caller's (two of at least 2 KiB).
-        init(seed: UInt64, toServer: UnsafeMutableRawBufferPointer, toClient: UnsafeMutableRawBufferPointer) {
+        /// `configure` adjusts both endpoints' configuration (default: none).
+        init(seed: UInt64, toServer: UnsafeMutableRawBufferPointer, toClient: UnsafeMutableRawBufferPointer,
+             configure: (inout EndpointConfiguration) -> Void = { _ in }) {
             let root = SeededRandom(seed: seed)
             var keys = root.fork(label: "keys")
-            let clientIdentity = HostIdentity(using: &keys)
-            let serverIdentity = HostIdentity(using: &keys)
-            server = Endpoint(configuration: EndpointConfiguration(identity: serverIdentity),
-                              random: root.fork(label: "server"), now: CoreBenchmark.start)
-            client = Endpoint(configuration: EndpointConfiguration(identity: clientIdentity),
-                              random: root.fork(label: "client"), now: CoreBenchmark.start)
+            var clientConfiguration = EndpointConfiguration(identity: HostIdentity(using: &keys))
+            var serverConfiguration = EndpointConfiguration(identity: HostIdentity(using: &keys))
+            configure(&clientConfiguration)
+            configure(&serverConfiguration)
+            server = Endpoint(configuration: serverConfiguration, random: root.fork(label: "server"), now: CoreBenchmark.start)
+            client = Endpoint(configuration: clientConfiguration, random: root.fork(label: "client"), now: CoreBenchmark.start)
             server.listen(service: CoreBenchmark.service, protocol: CoreBenchmark.applicationProtocol)
             self.toServer = toServer
             self.toClient = toClient
@@ -168,7 +170,12 @@ enum CoreBenchmark {
 
         /// Connects (IK), waits for both sides to be established, opens the stream.
         init(seed: UInt64, buffers: Buffers) {
-            var link = Link(seed: seed, toServer: buffers.toServer, toClient: buffers.toClient)
+            self.init(link: Link(seed: seed, toServer: buffers.toServer, toClient: buffers.toClient), buffers: buffers)
+        }
+
+        /// The same over `link`, whose endpoints may already hold other connections.
+        init(link: Link, buffers: Buffers) {
+            var link = link
             let clientConnection: ConnectionHandle
             do {
                 clientConnection = try link.client.connect(

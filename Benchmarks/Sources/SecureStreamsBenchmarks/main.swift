@@ -13,7 +13,7 @@ import SecureStreamsCore
 let usage = """
 usage: SecureStreamsBenchmarks [--rounds N] [--quick] [--json] [--check]
                                [--only aead|handshake|core|core-transfer|core-idle]
-                               [--clock monotonic|thread]
+                               [--clock monotonic|thread] [--scale [--connections N]]
 
   --rounds N   interleaved rounds per comparison (default 15; --quick: 3)
   --quick      a few short rounds: a smoke test for CI, not a measurement
@@ -23,6 +23,9 @@ usage: SecureStreamsBenchmarks [--rounds N] [--quick] [--json] [--check]
                core-idle: one half of the core group, for profiling)
   --clock C    time batches by this thread's CPU time (thread, the default: other
                processes holding the core do not count) or by wall time (monotonic)
+  --scale      only the scale group: one bulk connection beside 0, 1,000 and N idle
+               connections, heap per idle connection, Version Negotiation cost
+               (N = --connections, default 100,000; takes minutes)
 """
 
 var settings = Settings.full
@@ -36,6 +39,8 @@ var runAEAD = true
 var runHandshake = true
 var runCoreTransfer = true
 var runCoreIdle = true
+var runScale = false
+var scaleConnections = 100_000
 while let argument = arguments.popFirst() {
     switch argument {
     case "--quick":
@@ -67,6 +72,14 @@ while let argument = arguments.popFirst() {
             exit(2)
         }
         clockOverride = clock
+    case "--scale":
+        runScale = true
+    case "--connections":
+        guard let value = arguments.popFirst().flatMap({ Int($0) }), value > 1_000 else {
+            printError("error: --connections needs an integer above 1,000\n\(usage)")
+            exit(2)
+        }
+        scaleConnections = value
     case "-h", "--help":
         print(usage)
         exit(0)
@@ -90,6 +103,16 @@ guard sodium_init() >= 0 else {
     exit(1)
 }
 var harness = Harness(settings: settings)
+
+if runScale {
+    let scaleSettings = ScaleBenchmark.Settings(
+        connections: scaleConnections, bytesPerRound: isQuick ? 2 << 20 : 16 << 20,
+        rounds: isQuick ? 3 : 7, clock: settings.clock, negotiations: isQuick ? 10_000 : 200_000)
+    let result = ScaleBenchmark.run(scaleSettings)
+    print(ScaleBenchmark.table(result, settings: scaleSettings))
+    printError("done in \(fixed(Double(monotonicNanoseconds() - started) / 1e9, 1)) s")
+    exit(0)
+}
 
 // MARK: AEAD
 

@@ -6,9 +6,13 @@ extension Connection {
     static let streamFrameOverhead = 21
 
     /// Writes the next datagram this connection wants sent into `buffer`.
+    ///
+    /// With `padToFill`, a data packet that its frames fill to within a
+    /// STREAM frame header of the limit is padded to exactly the limit, so it
+    /// can start a run of equal-size datagrams (``pollRunContinuation(into:destination:now:)``).
     mutating func pollTransmit(
         into buffer: UnsafeMutableRawBufferPointer, events: inout EventQueue,
-        random: inout some RandomSource, now: Timestamp
+        random: inout some RandomSource, now: Timestamp, padToFill: Bool = false
     ) -> Transmit? {
         switch phase {
         case .initiating, .awaitingFinish:
@@ -17,7 +21,7 @@ extension Connection {
             if let transmit = handshakeTransmit(into: buffer, now: now) { return transmit }
             if let transmit = pathResponseTransmit(into: buffer, now: now) { return transmit }
             if let transmit = pathChallengeTransmit(into: buffer, now: now) { return transmit }
-            return dataTransmit(into: buffer, now: now)
+            return dataTransmit(into: buffer, now: now, padToFill: padToFill)
         case .closing:
             let transmit = closeTransmit(into: buffer, now: now)
             phase = .draining
@@ -26,6 +30,53 @@ extension Connection {
         case .draining, .drained:
             return nil
         }
+    }
+
+    /// The next datagram of a run (UDP GSO) that a datagram of `buffer.count`
+    /// bytes to `destination` started: a data packet padded to exactly
+    /// `buffer.count` bytes when its frames fill it, shorter when it is the
+    /// run's last. `nil` (nothing built, nothing spent) when the next datagram
+    /// would go elsewhere or be of another kind: a handshake message, a path
+    /// probe or response, a CLOSE. Congestion window and pacer are asked as
+    /// for any data packet, so a run never exceeds what they allow now.
+    mutating func pollRunContinuation(
+        into buffer: UnsafeMutableRawBufferPointer, destination: PeerAddress, now: Timestamp
+    ) -> Transmit? {
+        guard phase == .established, destination == path.address, !isHandshakeRetransmitDue(now: now),
+              pathResponses.isEmpty, probe?.isChallengeDue != true
+        else { return nil }
+        return dataTransmit(into: buffer, now: now, padToFill: true)
+    }
+
+    /// Whether ``pollTransmit(into:events:random:now:padToFill:)`` may return a
+    /// datagram at `now`. Never false when it would: the endpoint polls only
+    /// connections for which this held after their last input, command or
+    /// timeout. It may be true when the poll then finds nothing (a stream
+    /// scheduled but blocked by flow control, a full congestion window);
+    /// what becomes sendable only later (an ACK delay, a pacing wait, a
+    /// handshake resend) is a deadline in the timer table.
+    func hasPendingTransmit(now: Timestamp) -> Bool {
+        switch phase {
+        case .initiating, .awaitingFinish:
+            return isHandshakeRetransmitDue(now: now)
+        case .established:
+            return isHandshakeRetransmitDue(now: now) || !pathResponses.isEmpty || probe?.isChallengeDue == true
+                || hasDataPacketPending(now: now)
+        case .closing:
+            return true
+        case .draining, .drained:
+            return false
+        }
+    }
+
+    private func isHandshakeRetransmitDue(now: Timestamp) -> Bool {
+        guard handshakeRetransmit != nil, let due = handshakeRetransmitDeadline else { return false }
+        return now >= due
+    }
+
+    /// Whether a data packet has anything to carry besides an ACK not yet due.
+    private func hasDataPacketPending(now: Timestamp) -> Bool {
+        needsPing || probesToSend > 0 || (acks.hasRanges && acks.isAckDue(now: now)) || streams.mayHaveSomethingToSend
     }
 
     // MARK: - Handshake datagrams
@@ -86,7 +137,9 @@ extension Connection {
 
     // MARK: - Data
 
-    private mutating func dataTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
+    private mutating func dataTransmit(
+        into buffer: UnsafeMutableRawBufferPointer, now: Timestamp, padToFill: Bool
+    ) -> Transmit? {
         let limit = min(buffer.count, configuration.maxDatagramSize, path.amplificationBudget)
         guard limit > Self.packetOverhead else { return nil }
         let isProbe = probesToSend > 0
@@ -97,6 +150,10 @@ extension Connection {
         } else {
             pacingDeadline = nil
         }
+        // Nothing but an ACK that is not yet due: build nothing (it would be abandoned).
+        guard needsPing || isProbe || (acks.hasRanges && acks.isAckDue(now: now))
+                || (mayAddData && streams.mayHaveSomethingToSend)
+        else { return nil }
         guard var packet = beginPacket(into: buffer, limit: limit, now: now) else { return nil }
         var elicits = false
         if needsPing || isProbe {
@@ -116,6 +173,9 @@ extension Connection {
                 writeStreamFrame(id, chunk, into: &packet.writer)
                 log.append(.stream(id, chunk.range, fin: chunk.isFinal))
                 elicits = true
+            }
+            if padToFill, elicits, packet.writer.remaining <= Self.streamFrameOverhead, packet.writer.remaining > 0 {
+                _ = Frame.padding(count: packet.writer.remaining).encode(into: &packet.writer)
             }
         }
         guard let count = finishPacket(packet, isAckEliciting: elicits, into: buffer, now: now) else { return nil }
@@ -250,4 +310,11 @@ extension Connection {
         case .maxStreams(let count): .maxStreams(maximumStreamCount: count)
         }
     }
+}
+
+extension StreamTable {
+    /// Whether a control frame or a scheduled stream waits to be sent. A
+    /// scheduled stream may turn out to be blocked by flow control, so this
+    /// can be true with nothing to send, never false with something.
+    var mayHaveSomethingToSend: Bool { !pendingControl.isEmpty || !scheduler.isEmpty }
 }

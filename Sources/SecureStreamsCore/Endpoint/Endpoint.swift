@@ -10,13 +10,23 @@
 /// 1. `handleDatagram(_:from:now:)` for every UDP datagram that arrives;
 /// 2. `handleTimeout(now:)` when ``nextDeadline()`` has passed (extra calls
 ///    do nothing);
-/// 3. `pollTransmit(now:into:)` until it returns `nil`, sending each datagram;
+/// 3. `pollTransmit(now:into:maxDatagrams:)` until it returns `nil`, sending
+///    each datagram (or run of equal-size datagrams, for UDP GSO);
 /// 4. ``nextDeadline()`` to arm its one timer;
 /// 5. ``pollEvent()`` until `nil`, acting on each event.
 ///
 /// Call order after any input: drain transmits, read the deadline, drain
 /// events. Application commands (`connect`, `openStream`, `write`, …) are
 /// inputs too: drain transmits after them.
+///
+/// ## Scheduling
+/// The endpoint routes; connections own their work. A connection that may
+/// have something to send sits in a ready set (first in, first out), and each
+/// connection's next deadline sits in a timer heap, both updated after every
+/// input, command or timeout that touches the connection. So
+/// `pollTransmit`, ``nextDeadline()`` and `handleTimeout` cost O(1) or
+/// O(log N) in the number of connections, never a walk over all of them
+/// (docs/CORE.md, "Scheduling").
 ///
 /// ## Invariants
 /// - Same inputs and the same seeded random source ⇒ byte-identical outputs.
@@ -27,10 +37,10 @@
 ///   connection state exists for a peer before its handshake message authenticates.
 public struct Endpoint {
     public let configuration: EndpointConfiguration
-    public private(set) var statistics = EndpointStatistics()
+    public internal(set) var statistics = EndpointStatistics()
 
-    private var random: any RandomSource
-    private var slots: [Slot] = []
+    var random: any RandomSource
+    var slots: [Slot] = []
     private var freeSlots: [UInt32] = []
     /// Local CID → slot. Lookup only: never iterated.
     private var byCID: [ConnectionID: UInt32] = [:]
@@ -40,24 +50,36 @@ public struct Endpoint {
     /// Replay defences and this endpoint's wall clock (§4.4): Endpoint+Initiation.swift.
     var replayGuard: InitiationGuard
     private var listeners: [Listener] = []
-    private(set) var events: EventQueue
-    private var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
+    var events: EventQueue
+    var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
     private let ownMACs: HandshakeMACs
-    private var cookies: CookieGenerator
+    var cookies: CookieGenerator
     private var load: LoadGauge
     /// Peers known (from an earlier handshake) to have hardware AES (§5.4). Lookup only.
     private var peersWithAES: Set<EndpointID> = []
-    private var transmitCursor = 0
+    /// Connections that may have something to send (see ``ReadySet``).
+    var ready = ReadySet()
+    /// Each connection's next deadline (see ``TimerHeap``).
+    var timers = TimerHeap()
+    /// Reused by `handleTimeout` to hold the slots that are due.
+    var dueSlots: [UInt32] = []
+    /// Initiating connections by the top 48 bits of their CID: what a Version
+    /// Negotiation packet's echo names (§3.5). Lookup only: never iterated.
+    var initiatingByCIDPrefix: [UInt64: UInt32] = [:]
+    /// How much scheduling work the verbs did: what tests count instead of timing.
+    var schedulingCounters = SchedulingCounters()
     private var versionNegotiationTokens: Int = 10
     private var versionNegotiationRefill: Timestamp = .zero
-    private var lastNow: Timestamp = .zero
+    var lastNow: Timestamp = .zero
     private let connectionConfiguration: ConnectionConfiguration
     /// Holds a read-only datagram while it is decrypted in place.
     private var scratch: [UInt8] = []
 
-    private struct Slot {
+    struct Slot {
         var generation: UInt32 = 0
         var connection: Connection?
+        /// In `initiatingByCIDPrefix`.
+        var isIndexedForNegotiation = false
     }
 
     private struct Listener: Equatable {
@@ -118,6 +140,7 @@ public struct Endpoint {
     /// bad-input tests compare before and after a flood of junk.
     var tableSizes: [String: Int] {
         ["slots": slots.count, "freeSlots": freeSlots.count, "byCID": byCID.count,
+         "ready": ready.count, "timers": timers.count, "initiatingByCIDPrefix": initiatingByCIDPrefix.count,
          "byInitiation": byInitiation.count, "recentInitiations": replayGuard.recent.count,
          "initiationTimestamps": replayGuard.timestamps.count,
          "listeners": listeners.count, "events": events.count, "eventOrder": events.orderCount,
@@ -160,7 +183,8 @@ public struct Endpoint {
         let useAES = configuration.preferAESGCM && AEADAlgorithm.aesGCM.isHardwareAccelerated
             && peer.map { peersWithAES.contains($0) } == true
         let (index, handle) = allocateSlot()
-        let cid = freshCID()
+        var cid = freshCID()
+        while initiatingByCIDPrefix[Self.negotiationKey(cid)] != nil { cid = freshCID() }
         let connection = Connection.initiate(
             peer: peer, address: address, service: service, applicationProtocol: applicationProtocol,
             identity: configuration.identity, cipher: useAES ? .aesGCM : .chaChaPoly, localCID: cid,
@@ -203,53 +227,7 @@ public struct Endpoint {
         swap(&buffer, &scratch)
     }
 
-    /// Fires every timer that is due. Calling it early does nothing.
-    public mutating func handleTimeout(now: Timestamp) {
-        advance(to: now)
-        cookies.rotateIfDue(now: now, using: &random)
-        for index in slots.indices where slots[index].connection != nil {
-            guard let deadline = slots[index].connection!.nextDeadline, deadline <= now else { continue }
-            slots[index].connection!.handleTimeout(events: &events, now: now)
-            reap(index)
-        }
-    }
-
     // MARK: - Outputs
-
-    /// Writes the next datagram to send into `buffer` (at least
-    /// `configuration.maxDatagramSize` bytes) and says where it goes.
-    public mutating func pollTransmit(now: Timestamp, into buffer: UnsafeMutableRawBufferPointer) -> Transmit? {
-        advance(to: now)
-        if let (address, datagram) = stateless.popFirst() {
-            let count = min(datagram.count, buffer.count)
-            datagram.withUnsafeBytes { buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
-            return sent(Transmit(destination: address, count: count))
-        }
-        let count = slots.count
-        guard count > 0 else { return nil }
-        // Round-robin over connections, so one busy connection cannot starve the others.
-        for step in 0..<count {
-            let index = (transmitCursor + step) % count
-            guard slots[index].connection != nil else { continue }
-            let transmit = slots[index].connection!.pollTransmit(into: buffer, events: &events, random: &random, now: now)
-            reap(index)
-            if let transmit {
-                transmitCursor = (index + 1) % count
-                return sent(transmit)
-            }
-        }
-        return nil
-    }
-
-    /// The earliest instant the endpoint wants ``handleTimeout(now:)``.
-    public func nextDeadline() -> Timestamp? {
-        if !stateless.isEmpty { return lastNow }
-        var earliest: Timestamp?
-        for slot in slots {
-            if let deadline = slot.connection?.nextDeadline, deadline < (earliest ?? .distantFuture) { earliest = deadline }
-        }
-        return earliest
-    }
 
     /// The next event for the application, oldest first.
     public mutating func pollEvent() -> Event? {
@@ -288,7 +266,7 @@ public struct Endpoint {
         guard let index = index(of: handle) else { return }
         slots[index].connection!.close(error: ConnectionError(.closedLocally(code: code, reason: reason)),
                                        events: &events, now: now, sendClose: true)
-        reap(index)
+        touched(index)
     }
 
     /// Runs `body` on an established connection, then queues the stream
@@ -300,7 +278,10 @@ public struct Endpoint {
         guard let index = index(of: handle), slots[index].connection!.isEstablished else {
             throw commandError(for: handle)
         }
-        defer { slots[index].connection!.drainStreamEvents(into: &events) }
+        defer {
+            slots[index].connection!.drainStreamEvents(into: &events)
+            touched(index)
+        }
         return try body(&slots[index].connection!)
     }
 
@@ -340,22 +321,23 @@ public struct Endpoint {
                connection.peerParameters.hasHardwareAES, let peer = connection.peer, peersWithAES.count < 4_096 {
                 peersWithAES.insert(peer)
             }
-            reap(index)
+            touched(index)
         case .finish(let finish):
             guard let index = lookup(finish.destination) else { return }
             slots[index].connection!.handleFinish(finish.noiseMessage, from: address, events: &events, now: now)
             forgetInitiationIfConfirmed(index)
-            reap(index)
+            touched(index)
         case .cookie(let cookie):
             guard let index = lookup(cookie.destination) else { return }
             if !slots[index].connection!.handleCookie(UnsafeRawBufferPointer(datagram), now: now) {
                 statistics.drops.authenticationFailed += 1
             }
+            touched(index)
         case .data(let data):
             guard let index = lookup(data.destination) else { return }
             slots[index].connection!.handleData(datagram, from: address, events: &events, random: &random, now: now)
             forgetInitiationIfConfirmed(index)
-            reap(index)
+            touched(index)
         case .versionNegotiation(let negotiation):
             handleVersionNegotiation(negotiation, now: now)
         }
@@ -441,26 +423,11 @@ public struct Endpoint {
         guard address != slots[index].connection!.path.address else {
             slots[index].connection!.path.bytesReceived += UInt64(count)
             slots[index].connection!.handshakeRetransmitDeadline = now
+            touched(index)
             return
         }
         guard let response = slots[index].connection!.handshakeRetransmit, response.count <= 3 * count else { return }
         _ = stateless.append((address, response))
-    }
-
-    private mutating func handleVersionNegotiation(_ negotiation: VersionNegotiationPacket, now: Timestamp) {
-        // The echo names bytes 1..<9 of our Initiation: type, suite, and the
-        // first six bytes of our CID.
-        for index in slots.indices {
-            guard let connection = slots[index].connection, connection.phase == .initiating else { continue }
-            let cid = connection.localCID.rawValue
-            guard negotiation.echo & 0x0000_FFFF_FFFF_FFFF == cid >> 16 else { continue }
-            let theirs = Array(negotiation.versions)
-            slots[index].connection!.close(
-                error: ConnectionError(.noCommonVersion(ours: ProtocolVersion.supported.map(\.rawValue), theirs: theirs)),
-                events: &events, now: now, sendClose: false)
-            reap(index)
-            return
-        }
     }
 
     /// Answers an unknown version (§3.5): never larger than what prompted it,
@@ -520,13 +487,20 @@ public struct Endpoint {
     private mutating func install(_ connection: Connection, at index: Int) {
         byCID[connection.localCID] = UInt32(index)
         slots[index].connection = connection
+        if connection.phase == .initiating {
+            initiatingByCIDPrefix[Self.negotiationKey(connection.localCID)] = UInt32(index)
+            slots[index].isIndexedForNegotiation = true
+        }
+        touched(index)
     }
 
     /// Frees a connection that has finished draining.
-    private mutating func reap(_ index: Int) {
+    mutating func reap(_ index: Int) {
         guard let connection = slots[index].connection, connection.isDrained else { return }
         byCID.removeValue(forKey: connection.localCID)
         if let key = connection.initiationKey { byInitiation.removeValue(forKey: key) }
+        unindexForNegotiation(index)
+        timers.remove(index)
         releaseSlot(index)
     }
 
@@ -544,14 +518,8 @@ public struct Endpoint {
         }
     }
 
-    private mutating func sent(_ transmit: Transmit) -> Transmit {
-        statistics.datagramsSent += 1
-        statistics.bytesSent += UInt64(transmit.count)
-        return transmit
-    }
-
     /// Time never goes backwards (a driver contract, checked in debug builds).
-    private mutating func advance(to now: Timestamp) {
+    mutating func advance(to now: Timestamp) {
         assert(now >= lastNow, "time went backwards: \(now) after \(lastNow)")
         lastNow = max(lastNow, now)
     }

@@ -47,6 +47,18 @@ struct Pair {
     /// that does not poll).
     var drainsEvents = true
     var buffer = [UInt8](repeating: 0, count: 2_048)
+    /// Passed to `pollTransmit`: above 1 (with a `buffer` that holds several
+    /// datagrams) the endpoints may answer with GSO runs, split here.
+    var maxDatagrams = 1
+    /// What the runs looked like.
+    var runs = RunStatistics()
+
+    struct RunStatistics {
+        /// Datagrams in the longest run.
+        var longest = 0
+        /// Runs whose datagrams were not all `segmentSize` bytes but a shorter last.
+        var malformed = 0
+    }
 
     init(seed: UInt64, configure: (inout EndpointConfiguration, Side) -> Void = { _, _ in }) {
         self.seed = seed
@@ -99,15 +111,50 @@ struct Pair {
         var sentSomething = true
         while sentSomething {
             sentSomething = false
-            while let transmit = buffer.withUnsafeMutableBytes({ client.pollTransmit(now: now, into: $0) }) {
-                send(Array(buffer[0..<transmit.count]), from: clientAddress, to: transmit.destination, over: toServer)
+            while let transmit = buffer.withUnsafeMutableBytes({
+                client.pollTransmit(now: now, into: $0, maxDatagrams: maxDatagrams)
+            }) {
+                for segment in segments(of: transmit) {
+                    send(Array(buffer[segment]), from: clientAddress, to: transmit.destination, over: toServer)
+                }
                 sentSomething = true
             }
-            while let transmit = buffer.withUnsafeMutableBytes({ server.pollTransmit(now: now, into: $0) }) {
-                send(Array(buffer[0..<transmit.count]), from: serverAddress, to: transmit.destination, over: toClient)
+            while let transmit = buffer.withUnsafeMutableBytes({
+                server.pollTransmit(now: now, into: $0, maxDatagrams: maxDatagrams)
+            }) {
+                for segment in segments(of: transmit) {
+                    send(Array(buffer[segment]), from: serverAddress, to: transmit.destination, over: toClient)
+                }
                 sentSomething = true
             }
         }
+    }
+
+    /// Steps until nothing is in flight and no deadline falls within
+    /// `horizon`, without jumping the clock to that later deadline.
+    mutating func settle(horizon: Duration = .seconds(1), maxSteps: Int = 100_000) -> Bool {
+        for _ in 0..<maxSteps {
+            deliverDue()
+            client.handleTimeout(now: now)
+            server.handleTimeout(now: now)
+            flush()
+            drainEvents()
+            let next = [client.nextDeadline(), server.nextDeadline(), inFlight.first?.arrival].compactMap { $0 }.min()
+            guard let next, !inFlight.isEmpty || next <= now + horizon else { return true }
+            now = max(now, next)
+        }
+        return false
+    }
+
+    /// The datagrams of a transmit (several for a GSO run), checking the run's shape.
+    private mutating func segments(of transmit: Transmit) -> [Range<Int>] {
+        let size = transmit.segmentSize ?? transmit.count
+        let ranges = stride(from: 0, to: transmit.count, by: max(size, 1)).map { $0..<min($0 + size, transmit.count) }
+        runs.longest = max(runs.longest, ranges.count)
+        if transmit.segmentSize != nil, ranges.count < 2 || ranges.dropLast().contains(where: { $0.count != size }) {
+            runs.malformed += 1
+        }
+        return ranges
     }
 
     mutating func drainEvents() {
