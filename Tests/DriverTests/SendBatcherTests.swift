@@ -1,4 +1,3 @@
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,7 +16,7 @@ import Testing
         let receiverAddress: PeerAddress
 
         init() throws {
-            let flags = Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue)
+            let flags = Int32(Glibc.SOCK_DGRAM.rawValue) | Int32(Glibc.SOCK_NONBLOCK.rawValue)
             let (sending, reading) = (socket(AF_INET, flags, 0), socket(AF_INET, flags, 0))
             try #require(sending >= 0 && reading >= 0)
             try #require(PeerAddress.loopback().withSocketAddress { bind(reading, $0, $1) } == 0)

@@ -91,7 +91,10 @@ public final class DriverLoop: @unchecked Sendable {
     // MARK: - Inputs (loop thread)
 
     /// The first turn: the endpoint may already have work (a connect before start).
-    public func start() { afterInput() }
+    public func start() {
+        if let hooks, !isClosed { endpointLoop.reportWallClock(now: hooks.now()) }
+        afterInput()
+    }
 
     /// The socket has datagrams (only with `readsSocket`): receives batches
     /// until it would block or ``receiveBudget`` batches went by, sending
@@ -138,7 +141,9 @@ public final class DriverLoop: @unchecked Sendable {
     public func timerFired() {
         guard !isClosed, let hooks else { return }
         armedDeadline = nil
-        endpointLoop.timeout(now: hooks.now())
+        let now = hooks.now()
+        if endpointLoop.isWallClockReportDue(now: now) { endpointLoop.reportWallClock(now: now) }
+        endpointLoop.timeout(now: now)
         afterInput()
     }
 

@@ -51,13 +51,34 @@ public final class EndpointLoop: @unchecked Sendable {
     /// datagrams of that size to one destination (the last may be shorter),
     /// at most `maxDatagrams` of them: send them as one UDP GSO message, or
     /// split them. This is the one place transmits leave the endpoint; the
-    /// ``DriverLoop`` passes ``DriverLoop/maxDatagramsPerTransmit``. Today's
-    /// core answers one datagram per call.
+    /// ``DriverLoop`` passes ``DriverLoop/maxDatagramsPerTransmit``.
     public func pollTransmit(now: Timestamp, into buffer: UnsafeMutableRawBufferPointer,
                              maxDatagrams: Int) -> Transmit? {
         advance(to: now)
-        return endpoint.pollTransmit(now: now, into: buffer)
+        return endpoint.pollTransmit(now: now, into: buffer, maxDatagrams: maxDatagrams)
     }
+
+    /// Reports the real-time clock to the endpoint's replay defence
+    /// (PROTOCOL.md §4.4). The ``DriverLoop`` does it when it starts and
+    /// then at most once per ``wallClockInterval`` of timer wake-ups.
+    public func reportWallClock(now: Timestamp) {
+        advance(to: now)
+        endpoint.handleWallClock(SystemWallClock.read(), now: now)
+        lastWallClockReport = now
+    }
+
+    /// Whether the last wall-clock report is older than ``wallClockInterval``.
+    func isWallClockReportDue(now: Timestamp) -> Bool {
+        guard let last = lastWallClockReport else { return true }
+        return now >= last + Self.wallClockInterval
+    }
+
+    /// How often the real-time clock is re-read: often enough that a
+    /// suspended machine or a stepped clock is noticed well inside the
+    /// responder's 120 s freshness window.
+    static let wallClockInterval = Duration.seconds(10)
+
+    private var lastWallClockReport: Timestamp?
 
     /// When the driver's timer should fire next; `nil` for never.
     public var deadline: Timestamp? { endpoint.nextDeadline() }

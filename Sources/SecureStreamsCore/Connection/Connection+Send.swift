@@ -316,5 +316,5 @@ extension StreamTable {
     /// Whether a control frame or a scheduled stream waits to be sent. A
     /// scheduled stream may turn out to be blocked by flow control, so this
     /// can be true with nothing to send, never false with something.
-    var mayHaveSomethingToSend: Bool { !pendingControl.isEmpty || !scheduler.isEmpty }
+    var mayHaveSomethingToSend: Bool { !shared.pendingControl.isEmpty || !shared.scheduler.isEmpty }
 }

@@ -7,10 +7,7 @@ import Testing
 /// is reported, that all data arrives, and that the event tables stay within
 /// their caps at every step. Seeds are fixed; `SIM_SEED` replays one.
 @Suite struct EndpointReadinessFloodTests {
-    static var seeds: [UInt64] {
-        if let text = SeedEnvironment.value, let seed = UInt64(text) { return [seed] }
-        return [71]
-    }
+    static var seeds: [UInt64] { TestSeeds.seeds([71], filter: "EndpointReadinessFlood") }
 
     static let streamCount = 1_000
     static let payloadCount = 600
