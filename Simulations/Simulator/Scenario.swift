@@ -1,6 +1,6 @@
 public import SecureStreamsCore
 
-/// A whole simulation as a value (STYLE.md §10): topology, link parameters,
+/// A whole simulation as a value: topology, link parameters,
 /// timed events, workloads and success criteria. Built in code or parsed from
 /// a JSON file by ``ScenarioFile/parse(_:)``; docs/SIMULATOR.md is the schema.
 public struct Scenario: Sendable, Equatable {

@@ -1,4 +1,4 @@
-// The glue between SwiftPM executables and libFuzzer (docs: TOOLCHAIN.md,
+// The glue between SwiftPM executables and libFuzzer (docs: Fuzz/README.md,
 // "libFuzzer with SwiftPM"). SwiftPM renames an executable's entry point to
 // `<Product>_main`, so libFuzzer's own `main` never runs: each target exports
 // `<Product>_main` and calls `fuzzMain`, which hands over to

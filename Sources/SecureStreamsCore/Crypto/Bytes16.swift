@@ -1,7 +1,7 @@
 /// Sixteen bytes held inline: handshake MACs and cookies (PROTOCOL.md §3.1,
 /// §4.2) and other 128-bit wire values.
 ///
-/// Like ``Bytes32``, a value type with no heap storage (STYLE.md §3), so
+/// Like ``Bytes32``, a value type with no heap storage, so
 /// parsing a header that carries two MACs allocates nothing. Equality is
 /// constant-time, because these values are compared against bytes an
 /// attacker chose.

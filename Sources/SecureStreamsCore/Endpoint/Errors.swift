@@ -1,4 +1,4 @@
-/// Why a connection ended (STYLE.md §4): reported once, in the
+/// Why a connection ended: reported once, in the
 /// `connectionClosed` event, to the application on both ends.
 public struct ConnectionError: Error, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: Hashable, Sendable {

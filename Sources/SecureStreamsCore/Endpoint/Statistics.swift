@@ -1,4 +1,4 @@
-/// Why datagrams were dropped, counted per reason (STYLE.md §4: bad input is
+/// Why datagrams were dropped, counted per reason (bad input is
 /// dropped and counted, never a crash).
 public struct DropCounters: Hashable, Sendable {
     /// Too short, unknown type, or a frame that failed to decode.

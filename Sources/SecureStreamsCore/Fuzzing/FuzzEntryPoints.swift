@@ -1,4 +1,4 @@
-/// Entry points for the libFuzzer targets in `Fuzz/` (STYLE.md §7, §10).
+/// Entry points for the libFuzzer targets in `Fuzz/`.
 ///
 /// The fuzz targets live in a package of their own, so they cannot see the
 /// core's `package` declarations; these thin wrappers expose exactly what they

@@ -49,7 +49,7 @@ struct PacketProtection: Sendable {
     enum OpenOutcome: Sendable, Equatable {
         /// Authenticated and decrypted; the frames are at `plaintext` in the buffer.
         case opened(OpenedPacket)
-        /// Dropped silently and counted (STYLE.md §4, kind 1); nothing changed.
+        /// Dropped silently and counted; nothing changed.
         case dropped(DropReason)
         /// Authenticated, but the peer broke the protocol: close with this error.
         case closeConnection(PeerError)

@@ -16,8 +16,7 @@
 /// ## Swapping controllers
 /// The connection holds a ``CongestionControl`` (an enum, one case per
 /// algorithm) or is generic over `some CongestionController`; an
-/// existential `any CongestionController` stays out of the per-packet path
-/// (STYLE.md §3).
+/// existential `any CongestionController` stays out of the per-packet path.
 protocol CongestionController: Sendable {
     /// The congestion window in bytes (`congestion_window`).
     var congestionWindow: Int { get }

@@ -5,7 +5,7 @@
 /// ``LossDetection/onAckReceived(ranges:ackDelay:now:into:)`` and
 /// ``LossDetection/onTimeout(now:into:)`` call; each call clears it first
 /// with `removeAll(keepingCapacity: true)`, so once the arrays have grown to
-/// the largest batch seen, handling an ACK allocates nothing (STYLE.md §3).
+/// the largest batch seen, handling an ACK allocates nothing.
 /// Read it before the next call.
 ///
 /// Apply it in RFC 9002 §A.7 order: losses first (remove their bytes from

@@ -6,7 +6,7 @@
 /// code is not specialised into this module, and its element accessors are
 /// coroutines whose frames the unspecialised code allocates on the heap, so
 /// reading `ranges.first` cost two mallocs, and merging a range one more,
-/// on nearly every acknowledgement (STYLE.md §3). Here everything is
+/// on nearly every acknowledgement. Here everything is
 /// concrete, and the storage is kept when the set empties, so once it has
 /// grown to the most ranges seen at once, nothing allocates.
 struct OffsetRanges: Hashable, Sendable {

@@ -1,5 +1,5 @@
 /// A first-in first-out queue with a fixed capacity, on a ring buffer that
-/// grows to its capacity once and then reuses its storage (STYLE.md §3:
+/// grows to its capacity once and then reuses its storage (as
 /// every queue has a limit). `append` refuses (returns false) when full.
 struct BoundedQueue<Element> {
     private var storage: [Element?] = []

@@ -137,7 +137,7 @@ package enum Frame: Equatable {
 
 /// The shape every frame struct shares: a type (a varint), then fields whose
 /// size is known before writing, so a packet builder can check for space
-/// first (STYLE.md §3, "each frame type has a size bound").
+/// first ("each frame type has a size bound").
 package protocol WireFrame {
     /// The type value this frame is written with (for STREAM, with its flags).
     var encodedFrameType: UInt64 { get }

@@ -9,7 +9,7 @@
 /// `payload`. A malformed frame or an unknown type throws a ``PeerError``
 /// (`FRAME_ENCODING_ERROR`, naming the frame type when it was readable); after
 /// that the decoder yields nothing more, so the rest of the packet is dropped
-/// and the connection closes with the error (STYLE.md §4: "drops the rest of
+/// and the connection closes with the error ("drops the rest of
 /// a packet after the first corrupt frame"). Every length and count is
 /// checked against what remains of the payload before it is used, and no
 /// frame's decoding allocates except HANDSHAKE's strings.

@@ -5,7 +5,7 @@
 /// frame of unknown length)." STREAM is one kind covering sixteen type values
 /// (`0x10`–`0x1f`), whose low four bits are flags (§6.2).
 ///
-/// Switch over it exhaustively (STYLE.md §2): a new frame kind must break the
+/// Switch over it exhaustively: a new frame kind must break the
 /// build wherever frames are handled.
 package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case padding

@@ -89,8 +89,8 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public var description: String { name }
 }
 
-/// The peer broke the protocol: what the connection closes with
-/// (STYLE.md §4). Cheap to build on the cold path: a static reason.
+/// The peer broke the protocol: what the connection closes with.
+/// Cheap to build on the cold path: a static reason.
 public struct PeerError: Error, Hashable, Sendable, CustomStringConvertible {
     public var code: ErrorCode
     /// The frame type that caused it, when one did.

@@ -5,7 +5,7 @@
 /// caller keeps alive, typically for the duration of a `withUnsafeBytes`
 /// call. Slices it hands out (``readBytes(count:)``) point into the same
 /// memory and are valid exactly as long as it is. Nothing read through a
-/// reader may escape that scope (STYLE.md §3: "decode in place").
+/// reader may escape that scope ("decode in place").
 ///
 /// Every read checks what remains first and returns `nil` on short input,
 /// leaving the cursor where it was; nothing here traps on peer-controlled

@@ -2,7 +2,7 @@
 /// codec in `Wire/`.
 ///
 /// The core never allocates an outgoing packet: the driver lends one buffer
-/// (STYLE.md §3, "write into the caller's preallocated buffer") and the
+/// ("write into the caller's preallocated buffer") and the
 /// packet builder fills it through a `WireWriter`, then reports how many
 /// bytes it wrote (``offset``). Before writing a frame the builder checks that
 /// it fits, using the frame's `encodedCount`; the frame encoders check again
