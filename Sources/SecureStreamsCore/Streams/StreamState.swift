@@ -1,4 +1,4 @@
-/// What a stream state machine decided about an event (
+/// What a stream state machine decided about an event (its
 /// operations return what should happen; the caller acts on it).
 enum StreamTransition: Hashable, Sendable {
     /// The event is valid here; act on it (store data, send a frame, …).
