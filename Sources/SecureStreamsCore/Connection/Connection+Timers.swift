@@ -41,6 +41,21 @@ extension Connection {
         return earliest
     }
 
+    /// What the endpoint's scheduler needs after any input: the phase, the
+    /// next deadline, and (with `checkReady`) whether a transmit may be due.
+    /// `mutating` only so that the endpoint reaches it in place in its slot
+    /// array: a non-mutating call there copies the whole connection first.
+    mutating func schedulingState(now: Timestamp, checkReady: Bool) -> SchedulingState {
+        SchedulingState(phase: phase, deadline: nextDeadline,
+                        hasPendingTransmit: checkReady && hasPendingTransmit(now: now))
+    }
+
+    struct SchedulingState {
+        var phase: Phase
+        var deadline: Timestamp?
+        var hasPendingTransmit: Bool
+    }
+
     /// Fires every timer that is due.
     mutating func handleTimeout(events: inout EventQueue, now: Timestamp) {
         for timer in TimerKind.allCases {

@@ -69,17 +69,20 @@ extension Endpoint {
     /// drained; otherwise files its next deadline in the timer heap and, when
     /// `mayBeReady` and it may have something to send, puts it in the ready set.
     mutating func touched(_ index: Int, mayBeReady: Bool = true) {
-        guard let phase = slots[index].connection?.phase else {
+        // One in-place (mutating) access: a non-mutating read through
+        // `slots[index].connection!` copies the whole connection out of the
+        // array first, retaining every buffer it holds, on every packet.
+        guard let state = slots[index].connection?.schedulingState(now: lastNow, checkReady: mayBeReady) else {
             timers.remove(index)
             return
         }
-        if phase == .drained {
+        if state.phase == .drained {
             reap(index)
             return
         }
-        if slots[index].isIndexedForNegotiation, phase != .initiating { unindexForNegotiation(index) }
-        timers.schedule(index, at: slots[index].connection!.nextDeadline)
-        if mayBeReady, slots[index].connection!.hasPendingTransmit(now: lastNow) { ready.insert(index) }
+        if slots[index].isIndexedForNegotiation, state.phase != .initiating { unindexForNegotiation(index) }
+        timers.schedule(index, at: state.deadline)
+        if state.hasPendingTransmit { ready.insert(index) }
     }
 
     /// A Version Negotiation packet (§3.5) names the first six bytes of the
