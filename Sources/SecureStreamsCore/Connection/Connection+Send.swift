@@ -1,5 +1,5 @@
 /// The send path: which datagram goes out next, built and sealed in place
-/// in the driver's buffer (PROTOCOL.md §3.4, STYLE.md §3).
+/// in the driver's buffer (PROTOCOL.md §3.4).
 extension Connection {
     /// The worst-case bytes of a STREAM frame besides its data: type (1),
     /// stream id (≤ 8), offset (≤ 8), length (≤ 4).

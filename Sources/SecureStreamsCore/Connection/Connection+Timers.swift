@@ -1,4 +1,4 @@
-/// The connection's timers (STYLE.md §2: a fixed set, the next deadline is
+/// The connection's timers (a fixed set, the next deadline is
 /// their minimum, and an early or repeated timeout does nothing).
 extension Connection {
     enum TimerKind: CaseIterable {

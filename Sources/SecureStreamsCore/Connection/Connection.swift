@@ -13,7 +13,7 @@
 /// ```
 ///
 /// The established state lives in the owning struct (not in an enum payload)
-/// so mutating it never copies it (STYLE.md §2).
+/// so mutating it never copies it.
 struct Connection {
     enum Phase {
         /// The Initiation is out; waiting for the Response.

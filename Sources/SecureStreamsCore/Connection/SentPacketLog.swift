@@ -20,8 +20,8 @@ enum SentFrame: Hashable, Sendable {
 /// Two rings, both reused forever once grown: one record per packet number
 /// (dense, since packet numbers go up by one) pointing at a run of entries in
 /// a ring of ``SentFrame``s. Records are released in any order; the front of
-/// both rings advances past released ones. So steady state allocates nothing
-/// (STYLE.md §3), and the bound is the loss detector's bound on tracked packets.
+/// both rings advances past released ones. So steady state allocates nothing,
+/// and the bound is the loss detector's bound on tracked packets.
 struct SentPacketLog {
     private struct Record {
         var frameStart: UInt64
