@@ -33,11 +33,6 @@ extension Connection {
         random: inout some RandomSource, now: Timestamp
     ) -> Connection {
         let suite = Suite(NoiseProtocol(pattern: HandshakePattern(base: peer == nil ? .XX : .IK), cipher: cipher))!
-        var connection = Connection(
-            side: .initiator, localCID: localCID, remoteCID: ConnectionID(rawValue: 0), address: address,
-            isAddressValidated: true, service: service, applicationProtocol: applicationProtocol,
-            configuration: configuration, handle: handle, now: now)
-        connection.peer = peer
         let header = [ProtocolVersion.current.rawValue, PacketType.initiation.rawValue, suite.rawValue] + localCID.bytes
         // The configuration is complete by construction: IK has `s` and `rs`, XX has `s`.
         var handshake = try! HandshakeState(.init(
@@ -60,24 +55,31 @@ extension Connection {
         packet.replaceSubrange(InitiationPacket.headerCount..<packet.count, with: message)
         let macs = peer.map { HandshakeMACs(responderStaticKey: $0.noiseStaticKey) } ?? HandshakeMACs.xx
         packet.withUnsafeMutableBytes { macs.writeMAC1(into: $0) }
-        connection.initiationMACs = macs
-        connection.handshake = handshake
-        connection.handshakeRetransmit = packet
-        connection.handshakeRetransmitDeadline = now
+        let handshaking = Handshaking(
+            role: .initiating, noise: handshake, retransmit: HandshakeRetransmit(datagram: packet, deadline: now),
+            deadline: now + configuration.handshakeTimeout, macs: macs)
+        var connection = Connection(
+            side: .initiator, localCID: localCID, remoteCID: ConnectionID(rawValue: 0), address: address,
+            isAddressValidated: true, service: service, applicationProtocol: applicationProtocol,
+            handshaking: handshaking, configuration: configuration, handle: handle, now: now)
+        connection.peer = peer
         return connection
     }
 
     /// A Cookie packet answered our Initiation: store the cookie and resend
     /// the Initiation at once, now proving our address (§4.2).
     mutating func handleCookie(_ datagram: UnsafeRawBufferPointer, now: Timestamp) -> Bool {
-        guard phase == .initiating, var packet = handshakeRetransmit, let macs = initiationMACs else { return false }
-        let mac1 = packet.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
+        guard case .handshaking(var handshaking) = state, handshaking.role == .initiating,
+              let macs = handshaking.macs
+        else { return false }
+        let mac1 = handshaking.retransmit.datagram.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
         guard let cookie = CookieSealing.open(datagram, initiationMAC1: mac1, macs: macs) else { return false }
-        self.cookie = cookie
-        cookieExpiry = now + Cookie.lifetime
-        packet.withUnsafeMutableBytes { HandshakeMACs.writeMAC2(cookie: cookie, into: $0) }
-        handshakeRetransmit = packet
-        handshakeRetransmitDeadline = now
+        state = .modifying
+        handshaking.cookie = cookie
+        handshaking.cookieExpiry = now + Cookie.lifetime
+        handshaking.retransmit.datagram.withUnsafeMutableBytes { HandshakeMACs.writeMAC2(cookie: cookie, into: $0) }
+        handshaking.retransmit.deadline = now
+        state = .handshaking(handshaking)
         return true
     }
 
@@ -88,7 +90,8 @@ extension Connection {
         _ message: UnsafeRawBufferPointer, from address: PeerAddress, identity: HostIdentity,
         events: inout EventQueue, random: inout some RandomSource, now: Timestamp
     ) {
-        guard phase == .initiating, var handshake = self.handshake else { return }
+        guard case .handshaking(let handshaking) = state, handshaking.role == .initiating else { return }
+        var handshake = handshaking.noise
         let payload: [UInt8]
         do {
             payload = try handshake.readMessage(message)
@@ -123,16 +126,15 @@ extension Connection {
         }
         remoteCID = handshakeFrame.connectionID
         peer = peerID
-        peerParameters = handshakeFrame.parameters
+        peerParameters = PeerLimits(handshakeFrame.parameters)
         path.address = address
-        if let sentAt = initiationSentAt, handshakeRetransmitCount == 1 {
+        if let sentAt = handshaking.retransmit.firstSentAt, handshaking.retransmit.count == 1 {
             // The Initiation went out once: the round trip is a clean RTT sample (Karn).
             loss.rtt.addSample(latestRTT: now - sentAt, ackDelay: .zero, maxAckDelay: configuration.maxAckDelay)
         }
 
-        if handshake.isComplete {
-            handshakeRetransmit = nil
-        } else {
+        var finishRetransmit: HandshakeRetransmit?
+        if !handshake.isComplete {
             // XX: message 3 carries our static key and identity (§3.3).
             var parameters = TransportParameters()
             parameters.identity = identity.signingKey.publicKey
@@ -146,15 +148,15 @@ extension Connection {
                 var writer = WireWriter(buffer)
                 _ = HandshakeMessagePacket.writeHeader(kind: .finish, destination: remoteCID, into: &writer)
             }
-            handshakeRetransmit = packet + finish
+            finishRetransmit = HandshakeRetransmit(
+                datagram: packet + finish, deadline: now, count: handshaking.retransmit.count,
+                firstSentAt: handshaking.retransmit.firstSentAt)
         }
-        handshakeRetransmitDeadline = handshakeRetransmit == nil ? nil : now
-        handshakeRetransmitInterval = .seconds(1)
-        establish(handshake: handshake, now: now, events: &events)
+        establish(handshaking, noise: handshake, retransmit: finishRetransmit, now: now, events: &events)
         // The responder confirms us on our first protected packet: send one now.
         needsPing = true
         // The responder authenticated itself by decrypting-and-answering: confirmed.
-        isHandshakeConfirmed = handshakeRetransmit == nil
+        isHandshakeConfirmed = finishRetransmit == nil
     }
 
     // MARK: - Responder
@@ -198,14 +200,6 @@ extension Connection {
             peerID = id
         }
 
-        var connection = Connection(
-            side: .responder, localCID: localCID, remoteCID: initiation.senderCID, address: address,
-            isAddressValidated: false, service: service, applicationProtocol: proto,
-            configuration: configuration, handle: handle, now: now)
-        connection.path.bytesReceived = UInt64(initiation.header.count + initiation.noiseMessage.count)
-        connection.peer = peerID
-        connection.peerParameters = request.parameters
-
         let replyPayload: [UInt8]
         let listening = isListening(service, proto)
         if listening {
@@ -226,14 +220,22 @@ extension Connection {
         response += message
         guard listening else { return .refused(response: response) }
 
-        connection.handshake = handshake
-        connection.handshakeRetransmit = response
         // Sent by the endpoint right away; resent only when the Initiation repeats.
-        connection.handshakeRetransmitDeadline = now
+        let handshaking = Handshaking(
+            role: .awaitingFinish, noise: handshake, retransmit: HandshakeRetransmit(datagram: response, deadline: now),
+            deadline: now + configuration.handshakeTimeout)
+        var connection = Connection(
+            side: .responder, localCID: localCID, remoteCID: initiation.senderCID, address: address,
+            isAddressValidated: false, service: service, applicationProtocol: proto,
+            handshaking: handshaking, configuration: configuration, handle: handle, now: now)
+        connection.path.bytesReceived = UInt64(initiation.header.count + initiation.noiseMessage.count)
+        connection.peer = peerID
+        connection.peerParameters = PeerLimits(request.parameters)
         connection.initiationKey = Bytes32(UnsafeRawBufferPointer(rebasing: initiation.noiseMessage[0..<32]))
         if handshake.isComplete {
             var ignored = EventQueue(capacity: 1)
-            connection.establish(handshake: handshake, now: now, events: &ignored)
+            connection.establish(handshaking, noise: handshake, retransmit: handshaking.retransmit,
+                                 now: now, events: &ignored)
         }
         return .accepted(connection, response: response)
     }
@@ -241,7 +243,8 @@ extension Connection {
     /// The XX initiator's Finish (§3.3).
     mutating func handleFinish(_ message: UnsafeRawBufferPointer, from address: PeerAddress,
                                events: inout EventQueue, now: Timestamp) {
-        guard phase == .awaitingFinish, var handshake = self.handshake else { return }
+        guard case .handshaking(let handshaking) = state, handshaking.role == .awaitingFinish else { return }
+        var handshake = handshaking.noise
         guard let payload = try? handshake.readMessage(message) else {
             statistics.drops.authenticationFailed += 1
             return
@@ -257,19 +260,21 @@ extension Connection {
         path.address = address
         path.bytesReceived += UInt64(message.count + HandshakeMessagePacket.headerCount)
         statistics.packetsReceived += 1
-        establish(handshake: handshake, now: now, events: &events)
+        establish(handshaking, noise: handshake, retransmit: nil, now: now, events: &events)
         confirmHandshake(events: &events)
     }
 
     /// Installs the transport keys and the peer's limits; the connection is
     /// established (the `connected` event waits for confirmation on the
     /// responder side, so a replayed Initiation announces nothing).
-    mutating func establish(handshake: HandshakeState, now: Timestamp, events: inout EventQueue) {
+    /// `noise` is the completed handshake of `handshaking`; `retransmit`
+    /// the datagram to resend until confirmation, if any.
+    mutating func establish(_ handshaking: Handshaking, noise: HandshakeState, retransmit: HandshakeRetransmit?,
+                            now: Timestamp, events: inout EventQueue) {
         // The keys are 32 bytes and the cipher was available when the handshake started.
-        protection = try! PacketProtection(split: handshake.split(), side: side,
-                                           configuration: configuration.protection, now: now)
-        self.handshake = nil
-        phase = .established
+        let protection = try! PacketProtection(split: noise.split(), side: side,
+                                               configuration: configuration.protection, now: now)
+        state = .established(Established(completing: handshaking, protection: protection, retransmit: retransmit))
         streams = StreamTable(side: side, configuration: configuration.streams, peer: PeerStreamParameters(
             initialMaxData: peerParameters.initialMaxData,
             initialMaxStreamData: peerParameters.initialMaxStreamData,
@@ -287,8 +292,11 @@ extension Connection {
     mutating func confirmHandshake(events: inout EventQueue) {
         guard !isHandshakeConfirmed else { return }
         isHandshakeConfirmed = true
-        handshakeRetransmit = nil
-        handshakeRetransmitDeadline = nil
+        if case .established(var established) = state {
+            state = .modifying
+            established.retransmit = nil
+            state = .established(established)
+        }
         path.isValidated = true
         if side == .responder { announceConnected(events: &events) }
     }

@@ -8,19 +8,17 @@ extension Connection {
         _ buffer: UnsafeMutableRawBufferPointer, from address: PeerAddress,
         events: inout EventQueue, random: inout some RandomSource, now: Timestamp
     ) {
-        switch phase {
-        case .established, .closing: break
-        case .initiating, .awaitingFinish:
+        let opening = withProtection { protection in
+            (previousLargest: protection.largestAuthenticated, result: protection.open(buffer, count: buffer.count, now: now))
+        }
+        guard let (previousLargest, result) = opening else {
             // Keys not yet installed (an XX Finish still on its way, say):
-            // the sender's recovery will resend.
-            statistics.drops.authenticationFailed += 1
-            return
-        case .draining, .drained:
+            // the sender's recovery will resend. Draining: dropped quietly.
+            if case .handshaking = state { statistics.drops.authenticationFailed += 1 }
             return
         }
-        let previousLargest = protection!.largestAuthenticated
         let packet: PacketProtection.OpenedPacket
-        switch protection!.open(buffer, count: buffer.count, now: now) {
+        switch result {
         case .opened(let opened):
             packet = opened
         case .dropped(let reason):
@@ -128,7 +126,7 @@ extension Connection {
         var frames: [SentFrame] = []
         swap(&frames, &releasedFrames)
         for packet in recoveryEvents.acknowledged {
-            protection?.onPacketAcked(packet.packetNumber)
+            _ = withProtection { $0.onPacketAcked(packet.packetNumber) }
             log.release(packet.packetNumber, into: &frames)
             for frame in frames { onFrameAcked(frame) }
             frames.removeAll(keepingCapacity: true)
@@ -142,7 +140,8 @@ extension Connection {
         swap(&frames, &releasedFrames)
         congestion.apply(recoveryEvents, now: now, rtt: loss.rtt)
         pacer.update(congestionWindow: congestion.congestionWindow, smoothedRTT: loss.rtt.smoothedRTT, now: now)
-        protection?.previousKeyRetention = loss.probeTimeout * 3
+        let retention = loss.probeTimeout * 3
+        _ = withProtection { $0.previousKeyRetention = retention }
     }
 
     private mutating func onFrameAcked(_ frame: SentFrame) {

@@ -14,21 +14,22 @@ extension Connection {
         into buffer: UnsafeMutableRawBufferPointer, events: inout EventQueue,
         random: inout some RandomSource, now: Timestamp, padToFill: Bool = false
     ) -> Transmit? {
-        switch phase {
-        case .initiating, .awaitingFinish:
+        switch state {
+        case .handshaking:
             return handshakeTransmit(into: buffer, now: now)
         case .established:
             if let transmit = handshakeTransmit(into: buffer, now: now) { return transmit }
             if let transmit = pathResponseTransmit(into: buffer, now: now) { return transmit }
             if let transmit = pathChallengeTransmit(into: buffer, now: now) { return transmit }
             return dataTransmit(into: buffer, now: now, padToFill: padToFill)
-        case .closing:
-            let transmit = closeTransmit(into: buffer, now: now)
-            phase = .draining
-            drainDeadline = now + loss.probeTimeout * 3
+        case .closing(let closing):
+            let transmit = closeTransmit(closing.frame, into: buffer, now: now)
+            startDraining(now: now)
             return transmit
         case .draining, .drained:
             return nil
+        case .modifying:
+            preconditionFailure(State.reentered)
         }
     }
 
@@ -56,8 +57,8 @@ extension Connection {
     /// what becomes sendable only later (an ACK delay, a pacing wait, a
     /// handshake resend) is a deadline in the timer table.
     func hasPendingTransmit(now: Timestamp) -> Bool {
-        switch phase {
-        case .initiating, .awaitingFinish:
+        switch state {
+        case .handshaking:
             return isHandshakeRetransmitDue(now: now)
         case .established:
             return isHandshakeRetransmitDue(now: now) || !pathResponses.isEmpty || probe?.isChallengeDue == true
@@ -66,11 +67,13 @@ extension Connection {
             return true
         case .draining, .drained:
             return false
+        case .modifying:
+            preconditionFailure(State.reentered)
         }
     }
 
     private func isHandshakeRetransmitDue(now: Timestamp) -> Bool {
-        guard handshakeRetransmit != nil, let due = handshakeRetransmitDeadline else { return false }
+        guard let due = handshakeRetransmitDeadline else { return false }
         return now >= due
     }
 
@@ -82,28 +85,31 @@ extension Connection {
     // MARK: - Handshake datagrams
 
     private mutating func handshakeTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
-        guard let datagram = handshakeRetransmit, let due = handshakeRetransmitDeadline, now >= due,
+        guard let datagram = pendingHandshakeDatagram, let due = handshakeRetransmitDeadline, now >= due,
               datagram.count <= buffer.count
         else { return nil }
         // Responders never exceed 3× what the address sent (§4.3).
         guard datagram.count <= path.amplificationBudget else {
-            handshakeRetransmitDeadline = nil
+            modifyRetransmit { $0.deadline = nil }
             return nil
         }
         datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        if handshakeRetransmitCount == 0 { initiationSentAt = now }
-        handshakeRetransmitCount += 1
+        let side = side
+        modifyRetransmit { retransmit in
+            if retransmit.count == 0 { retransmit.firstSentAt = now }
+            retransmit.count += 1
+            if side == .initiator {
+                // Resent on a doubling timer until answered (§3.1).
+                retransmit.deadline = now + retransmit.interval
+                retransmit.interval = retransmit.interval * 2
+            } else {
+                // A responder resends only when the Initiation repeats.
+                retransmit.deadline = nil
+            }
+        }
         path.bytesSent += UInt64(datagram.count)
         statistics.packetsSent += 1
         statistics.bytesSent += UInt64(datagram.count)
-        if side == .initiator {
-            // Resent on a doubling timer until answered (§3.1).
-            handshakeRetransmitDeadline = now + handshakeRetransmitInterval
-            handshakeRetransmitInterval = handshakeRetransmitInterval * 2
-        } else {
-            // A responder resends only when the Initiation repeats.
-            handshakeRetransmitDeadline = nil
-        }
         return Transmit(destination: path.address, count: datagram.count)
     }
 
@@ -185,9 +191,8 @@ extension Connection {
         return Transmit(destination: path.address, count: count)
     }
 
-    private mutating func closeTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
-        guard let closeFrame, !closeSent else { return nil }
-        closeSent = true
+    private mutating func closeTransmit(_ closeFrame: CloseContent, into buffer: UnsafeMutableRawBufferPointer,
+                                        now: Timestamp) -> Transmit? {
         let limit = min(buffer.count, configuration.maxDatagramSize, path.amplificationBudget)
         guard var packet = beginPacket(into: buffer, limit: limit, now: now, ackOnlyIfDue: true) else { return nil }
         closeFrame.reason.withUnsafeBytes { reason in
@@ -219,7 +224,7 @@ extension Connection {
     ) -> PacketUnderConstruction? {
         let headerCount = DataPacketLayout.headerCount
         let tagCount = DataPacketLayout.tagCount
-        guard limit > headerCount + tagCount + 1, protection != nil else { return nil }
+        guard limit > headerCount + tagCount + 1, hasKeys else { return nil }
         let payloadRegion = UnsafeMutableRawBufferPointer(rebasing: buffer[headerCount..<(limit - tagCount)])
         var packet = PacketUnderConstruction(
             writer: WireWriter(payloadRegion), packetNumber: nextPacketNumber, limit: limit,
@@ -250,19 +255,21 @@ extension Connection {
             return nil
         }
         let headerCount = DataPacketLayout.headerCount
-        var header = WireWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<headerCount]))
-        _ = DataPacket.writeHeader(keyPhase: protection!.sendKeyPhase, destination: remoteCID,
-                                   packetNumber: packet.packetNumber, into: &header)
-        let total: Int
-        do {
-            total = try protection!.seal(buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<packet.limit]),
-                                         headerCount: headerCount, payloadCount: packet.writer.offset,
-                                         packetNumber: packet.packetNumber, now: now)
-        } catch {
+        let destination = remoteCID
+        let sealed = withProtection { protection -> (total: Int?, keyUpdates: Int) in
+            var header = WireWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<headerCount]))
+            _ = DataPacket.writeHeader(keyPhase: protection.sendKeyPhase, destination: destination,
+                                       packetNumber: packet.packetNumber, into: &header)
+            let total = try? protection.seal(
+                buffer: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<packet.limit]),
+                headerCount: headerCount, payloadCount: packet.writer.offset,
+                packetNumber: packet.packetNumber, now: now)
+            return (total, protection.sendKeyUpdateCount + protection.receiveKeyUpdateCount)
+        }
+        guard let sealed, let total = sealed.total else {
             // Packet numbers or key uses exhausted (§5.3): this connection is done.
             log.abandonPacket()
-            closeFrame = (ErrorCode.internalError, nil, Array("key exhausted".utf8))
-            phase = .closing
+            enterClosing(CloseContent(code: .internalError, frameType: nil, reason: Array("key exhausted".utf8)))
             return nil
         }
         if packet.ackLargest != nil { acks.onAckSent() }
@@ -277,7 +284,7 @@ extension Connection {
         }
         statistics.packetsSent += 1
         statistics.bytesSent += UInt64(total)
-        statistics.keyUpdates = UInt64(protection!.sendKeyUpdateCount + protection!.receiveKeyUpdateCount)
+        statistics.keyUpdates = UInt64(sealed.keyUpdates)
         return total
     }
 

@@ -9,9 +9,10 @@ extension Connection {
     func deadline(of timer: TimerKind) -> Timestamp? {
         switch timer {
         case .handshakeRetransmit:
-            return handshakeRetransmit == nil ? nil : handshakeRetransmitDeadline
+            return handshakeRetransmitDeadline
         case .handshakeTimeout:
-            return phase == .initiating || phase == .awaitingFinish ? handshakeDeadline : nil
+            guard case .handshaking(let handshaking) = state else { return nil }
+            return handshaking.deadline
         case .idle:
             return phase == .established || phase == .closing ? idleDeadline : nil
         case .keepAlive:
@@ -23,11 +24,17 @@ extension Connection {
         case .pacing:
             return phase == .established ? pacingDeadline : nil
         case .keyDiscard:
-            return protection?.discardDeadline
+            switch state {
+            case .established(let established): return established.protection.discardDeadline
+            case .closing(let closing): return closing.protection.discardDeadline
+            case .handshaking, .draining, .drained: return nil
+            case .modifying: preconditionFailure(State.reentered)
+            }
         case .pathProbe:
             return probe?.retryDeadline
         case .drain:
-            return phase == .draining ? drainDeadline : nil
+            guard case .draining(let draining) = state else { return nil }
+            return draining.deadline
         }
     }
 
@@ -71,11 +78,11 @@ extension Connection {
             break  // pollTransmit sends it: the deadline is what makes it due
         case .handshakeTimeout:
             close(error: ConnectionError(.handshakeTimeout), events: &events, now: now, sendClose: false)
-            phase = .drained
+            state = .drained
         case .idle:
             // Silence for the idle timeout ends the connection without a word (§6.4).
             close(error: ConnectionError(.idleTimeout), events: &events, now: now, sendClose: false)
-            phase = .drained
+            state = .drained
         case .keepAlive:
             needsPing = true
             keepAliveDeadline = configuration.keepAliveInterval.map { now + $0 }
@@ -92,7 +99,7 @@ extension Connection {
         case .pacing:
             pacingDeadline = nil
         case .keyDiscard:
-            protection?.handleTimeout(now: now)
+            _ = withProtection { $0.handleTimeout(now: now) }
         case .pathProbe:
             guard var probe else { return }
             if probe.attempts >= PathProbe.maxAttempts {
@@ -103,7 +110,7 @@ extension Connection {
                 self.probe = probe
             }
         case .drain:
-            phase = .drained
+            state = .drained
         }
     }
 
@@ -129,8 +136,8 @@ extension Connection {
         closeReason = error
         events.emit(.closed(handle, error))
         lastActivity = now
-        guard protection != nil, phase == .established || phase == .closing else {
-            phase = .drained
+        guard hasKeys else {
+            state = .drained
             return
         }
         if sendClose {
@@ -141,11 +148,10 @@ extension Connection {
             case .closedByPeer, .idleTimeout, .handshakeTimeout, .noCommonVersion, .serviceRefused, .authenticationFailed:
                 (code, frameType, reason) = (.internalError, nil, "")
             }
-            closeFrame = (code, frameType, Array(reason.utf8.prefix(CloseFrame.maxReasonCount)))
-            phase = .closing
+            enterClosing(CloseContent(code: code, frameType: frameType,
+                                      reason: Array(reason.utf8.prefix(CloseFrame.maxReasonCount))))
         } else {
-            phase = .draining
-            drainDeadline = now + loss.probeTimeout * 3
+            startDraining(now: now)
         }
     }
 }

@@ -6,15 +6,19 @@
 /// reads a clock or touches a socket: every input carries `now`.
 ///
 /// ```
-///   initiator:  initiating ──Response──▶ established ──CLOSE/idle──▶ draining ─▶ (freed)
-///   responder:  (Initiation) ─IK─▶ established          ▲
-///               (Initiation) ─XX─▶ awaitingFinish ─Finish─┘
-///   either:     established ──close()──▶ closing (sends CLOSE) ──▶ draining
+///   handshaking ──handshake done──▶ established ──peer's CLOSE──▶ draining ──deadline──▶ drained
+///    (initiating,                    │   │                           ▲
+///     awaitingFinish)                │   └──close(), violation──▶ closing: the CLOSE is polled
+///        │                           └──idle timeout──▶ drained
+///        └──timeout, refusal, failure──▶ drained
 /// ```
 ///
-/// The established state lives in the owning struct (not in an enum payload)
-/// so mutating it never copies it.
+/// The phase is ``State``; each case carries what exists only in that phase
+/// (Connection+State.swift, docs/CORE.md "Connection states"). What every
+/// phase shares and mutates per packet (streams, recovery, congestion, the
+/// path) lives in the owning struct so mutating it never copies.
 struct Connection {
+    /// A summary of ``state`` without its payload, for the endpoint's routing.
     enum Phase {
         /// The Initiation is out; waiting for the Response.
         case initiating
@@ -24,7 +28,7 @@ struct Connection {
         case established
         /// The application closed: a CLOSE goes out, then draining.
         case closing
-        /// Nothing more is sent; the CID is kept until `drainDeadline` so
+        /// Nothing more is sent; the CID is kept until the drain deadline so
         /// stragglers are dropped quietly (no TIME-WAIT beyond that).
         case draining
         /// Ready to be freed by the endpoint.
@@ -34,37 +38,27 @@ struct Connection {
     let side: Side
     let localCID: ConnectionID
     var remoteCID: ConnectionID
-    var phase: Phase
+    /// The phase and what exists only in it (Connection+State.swift).
+    var state: State
     let configuration: ConnectionConfiguration
 
-    // Handshake (until established).
-    var handshake: HandshakeState?
-    /// The datagram to resend until the handshake is confirmed: our Initiation
-    /// (initiator), our Response (responder), our Finish (XX initiator).
-    var handshakeRetransmit: [UInt8]?
-    var handshakeRetransmitDeadline: Timestamp?
-    var handshakeRetransmitInterval: Duration = .seconds(1)
-    /// Times the handshake datagram went out, and when it first did.
-    var handshakeRetransmitCount = 0
-    var initiationSentAt: Timestamp?
-    var handshakeDeadline: Timestamp
     /// True once the peer has proved it holds the keys (a protected packet
-    /// from it decrypted).
+    /// from it decrypted). Outlives the established phase: the endpoint asks it.
     var isHandshakeConfirmed = false
-    var initiationMACs: HandshakeMACs?
-    var cookie: Cookie?
-    var cookieExpiry: Timestamp?
-    /// Ephemeral key of the Initiation that created this responder connection.
+    /// Ephemeral key of the Initiation that created this responder
+    /// connection: the endpoint's route for a repeated Initiation, kept
+    /// until confirmation or until the connection is freed, whatever its phase.
     var initiationKey: Bytes32?
 
     // Who is on the other end.
     var peer: EndpointID?
     var service: String
     var applicationProtocol: String
-    var peerParameters = TransportParameters()
+    /// What the connection keeps of the peer's transport parameters.
+    var peerParameters = PeerLimits()
 
-    // Established state.
-    var protection: PacketProtection?
+    // Recovery, streams and flow control: kept here, not in a state payload,
+    // so mutating them never copies.
     var streams: StreamTable
     var loss: LossDetection
     var congestion: CongestionControl
@@ -86,13 +80,10 @@ struct Connection {
     // Control frames not owned by the stream table.
     var needsPing = false
     var probesToSend = 0
-    var closeFrame: (code: ErrorCode, frameType: UInt64?, reason: [UInt8])?
-    var closeSent = false
 
     // Timers.
     var idleDeadline: Timestamp
     var keepAliveDeadline: Timestamp?
-    var drainDeadline: Timestamp?
     /// Set when data waits only for the pacer (§8).
     var pacingDeadline: Timestamp?
     var lastActivity: Timestamp
@@ -111,18 +102,18 @@ struct Connection {
     static let stalledAfterProbes = 3
     static let downAfterProbes = 6
 
+    /// A connection in the handshaking phase described by `handshaking`.
     init(side: Side, localCID: ConnectionID, remoteCID: ConnectionID, address: PeerAddress,
-         isAddressValidated: Bool, service: String, applicationProtocol: String,
+         isAddressValidated: Bool, service: String, applicationProtocol: String, handshaking: Handshaking,
          configuration: ConnectionConfiguration, handle: ConnectionHandle, now: Timestamp) {
         self.side = side
         self.localCID = localCID
         self.remoteCID = remoteCID
-        self.phase = side == .initiator ? .initiating : .awaitingFinish
+        self.state = .handshaking(handshaking)
         self.configuration = configuration
         self.service = service
         self.applicationProtocol = applicationProtocol
         self.handle = handle
-        handshakeDeadline = now + configuration.handshakeTimeout
         streams = StreamTable(side: side, configuration: configuration.streams)
         loss = LossDetection(maxAckDelay: configuration.maxAckDelay)
         congestion = .newReno(NewReno(maxDatagramSize: configuration.maxDatagramSize))
@@ -137,18 +128,90 @@ struct Connection {
 
     var isEstablished: Bool { phase == .established }
     var isDrained: Bool { phase == .drained }
+
+    var phase: Phase {
+        switch state {
+        case .handshaking(let handshaking):
+            switch handshaking.role {
+            case .initiating: .initiating
+            case .awaitingFinish: .awaitingFinish
+            }
+        case .established: .established
+        case .closing: .closing
+        case .draining: .draining
+        case .drained: .drained
+        case .modifying: preconditionFailure(State.reentered)
+        }
+    }
 }
 
-/// Per-connection settings derived from the endpoint's configuration.
+/// Per-connection settings derived from the endpoint's configuration. Every
+/// connection of an endpoint shares one immutable copy by reference: a
+/// connection holds 8 bytes of it, not the whole (about 300 bytes).
 struct ConnectionConfiguration: Sendable {
-    var maxDatagramSize: Int
-    var idleTimeout: Duration
-    var keepAliveInterval: Duration?
-    var handshakeTimeout: Duration
-    var maxAckDelay: Duration
-    var protection: ProtectionConfiguration
-    var streams: StreamConfiguration
-    var local: TransportParameters
+    private final class Storage: Sendable {
+        let maxDatagramSize: Int
+        let idleTimeout: Duration
+        let keepAliveInterval: Duration?
+        let handshakeTimeout: Duration
+        let maxAckDelay: Duration
+        let protection: ProtectionConfiguration
+        let streams: StreamConfiguration
+        let local: TransportParameters
+
+        init(maxDatagramSize: Int, idleTimeout: Duration, keepAliveInterval: Duration?, handshakeTimeout: Duration,
+             maxAckDelay: Duration, protection: ProtectionConfiguration, streams: StreamConfiguration,
+             local: TransportParameters) {
+            self.maxDatagramSize = maxDatagramSize
+            self.idleTimeout = idleTimeout
+            self.keepAliveInterval = keepAliveInterval
+            self.handshakeTimeout = handshakeTimeout
+            self.maxAckDelay = maxAckDelay
+            self.protection = protection
+            self.streams = streams
+            self.local = local
+        }
+    }
+
+    private let storage: Storage
+
+    init(maxDatagramSize: Int, idleTimeout: Duration, keepAliveInterval: Duration?, handshakeTimeout: Duration,
+         maxAckDelay: Duration, protection: ProtectionConfiguration, streams: StreamConfiguration,
+         local: TransportParameters) {
+        storage = Storage(maxDatagramSize: maxDatagramSize, idleTimeout: idleTimeout,
+                          keepAliveInterval: keepAliveInterval, handshakeTimeout: handshakeTimeout,
+                          maxAckDelay: maxAckDelay, protection: protection, streams: streams, local: local)
+    }
+
+    var maxDatagramSize: Int { storage.maxDatagramSize }
+    var idleTimeout: Duration { storage.idleTimeout }
+    var keepAliveInterval: Duration? { storage.keepAliveInterval }
+    var handshakeTimeout: Duration { storage.handshakeTimeout }
+    var maxAckDelay: Duration { storage.maxAckDelay }
+    var protection: ProtectionConfiguration { storage.protection }
+    var streams: StreamConfiguration { storage.streams }
+    var local: TransportParameters { storage.local }
+}
+
+/// The peer's transport parameters that matter once the handshake is read
+/// (PROTOCOL.md §6.15): its limits, idle timeout and cipher preference, and
+/// not its names, identity or timestamp, which the handshake consumes.
+struct PeerLimits {
+    var initialMaxData: UInt64 = 0
+    var initialMaxStreamData: UInt64 = 0
+    var initialMaxStreams: UInt64 = 0
+    var idleTimeoutMilliseconds: UInt64 = 0
+    var hasHardwareAES = false
+
+    init() {}
+
+    init(_ parameters: TransportParameters) {
+        initialMaxData = parameters.initialMaxData
+        initialMaxStreamData = parameters.initialMaxStreamData
+        initialMaxStreams = parameters.initialMaxStreams
+        idleTimeoutMilliseconds = parameters.idleTimeoutMilliseconds
+        hasHardwareAES = parameters.hasHardwareAES
+    }
 }
 
 /// A network path: the peer's address and what we know about it.

@@ -422,11 +422,11 @@ public struct Endpoint {
     private mutating func answerRepeatedInitiation(at index: Int, count: Int, from address: PeerAddress, now: Timestamp) {
         guard address != slots[index].connection!.path.address else {
             slots[index].connection!.path.bytesReceived += UInt64(count)
-            slots[index].connection!.handshakeRetransmitDeadline = now
+            slots[index].connection!.resendHandshakeDatagram(now: now)
             touched(index)
             return
         }
-        guard let response = slots[index].connection!.handshakeRetransmit, response.count <= 3 * count else { return }
+        guard let response = slots[index].connection!.pendingHandshakeDatagram, response.count <= 3 * count else { return }
         _ = stateless.append((address, response))
     }
 

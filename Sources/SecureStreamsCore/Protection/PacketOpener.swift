@@ -12,7 +12,7 @@
 /// | --- | --- | --- |
 /// | current | any | current |
 /// | other | below the switch point | previous, if still kept; else dropped as ``PacketProtection/DropReason/keyPhaseUnknown`` |
-/// | other | at or above the switch point (or no switch yet) | next, `k'` (computed ahead and cached) |
+/// | other | at or above the switch point (or no switch yet) | next, `k'` (computed on first need and cached) |
 ///
 /// This is sound because a sender's phases follow its packet numbers: every
 /// packet of a phase has a higher number than every packet of the phase
@@ -27,9 +27,11 @@
 /// cached); on success it moves to the new phase and keeps the previous key
 /// for `3 × PTO` to read reordered packets, then erases it. A packet that
 /// fails under both keys is dropped." A packet that fails changes nothing:
-/// not the window, not the phase, not the keys. The next key is derived ahead
-/// of time (at start and at each switch), so that the time taken by a packet
-/// that tries it does not depend on whether it was derived before.
+/// not the window, not the phase, not the keys (though a `k'` it derived stays
+/// cached). The next key is derived when a packet first needs it, not ahead:
+/// an idle connection keeps two receive keys, not three (AES-GCM's expanded
+/// key is 512 bytes). Only the first packet of a phase pays the derivation,
+/// which depends on no secret the packet could probe.
 ///
 /// A packet that authenticates under `k'` with a number below one already
 /// authenticated cannot come from an honest sender (its new phase would
@@ -38,8 +40,8 @@ struct PacketOpener: Sendable {
     /// The phase of the peer's current key.
     private(set) var phase: KeyPhase = .zero
     private var current: TrafficKey
-    /// `k'` of the current key, derived ahead.
-    private var next: TrafficKey
+    /// `k'` of the current key, once a packet of the other phase needed it.
+    private var next: TrafficKey?
     /// The key before the last switch, while it is kept.
     private var previous: TrafficKey?
     /// When ``previous`` is erased; `nil` when there is none.
@@ -55,7 +57,7 @@ struct PacketOpener: Sendable {
 
     init(key: TrafficKey) {
         current = key
-        next = key.next()
+        next = nil
     }
 
     /// The largest packet number authenticated in this direction.
@@ -101,7 +103,9 @@ struct PacketOpener: Sendable {
             guard let previous else { return .dropped(.keyPhaseUnknown) }
             (key, isNextKey) = (previous, false)
         } else {
-            (key, isNextKey) = (next, true)
+            let derived = next ?? current.next()
+            next = derived
+            (key, isNextKey) = (derived, true)
         }
 
         let associatedData = UnsafeRawBufferPointer(rebasing: buffer[0..<Layout.headerCount])
@@ -139,11 +143,11 @@ struct PacketOpener: Sendable {
 
     // MARK: - Private
 
-    /// Moves to the peer's new phase. Allocates: the key after next, once per update.
+    /// Moves to the peer's new phase (the key after next is derived when needed).
     private mutating func switchToNextKey(at pn: PacketNumber, deadline: Timestamp) {
         previous = current
-        current = next
-        next = current.next()
+        current = next ?? current.next()
+        next = nil
         phase = phase.flipped
         switchPoint = pn
         discardDeadline = deadline

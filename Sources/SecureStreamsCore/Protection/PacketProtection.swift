@@ -4,8 +4,8 @@
 /// ## What it owns
 ///
 /// - The sending key of this end and its key phase (``PacketSealer``).
-/// - The peer's keys: current, the cached next one, and for a while after a
-///   peer's update the previous one (``PacketOpener``).
+/// - The peer's keys: current, the next one (derived when first needed and
+///   cached), and for a while after a peer's update the previous one (``PacketOpener``).
 /// - The replay window over the peer's packet numbers (``ReplayWindow``).
 ///
 /// It does not own packet numbering (the connection picks each number, so it
