@@ -10,7 +10,7 @@ final class StreamState {
     /// The code of the peer's RESET_STREAM, once it arrived.
     var resetByPeer: ErrorCode?
     /// The code of the peer's STOP_SENDING, once it arrived (our sending
-    /// half was reset in answer: the core then refuses writes as `reset`).
+    /// half was reset in answer: the core then refuses writes as `stopped`).
     var stoppedByPeer: ErrorCode?
     let events: AsyncStream<StreamEvent>.Continuation
 
@@ -186,7 +186,7 @@ final class StreamState {
     /// for a sending half reset in answer to it, else the core's reason.
     private func translate(_ error: CommandError) -> HostError {
         if let failure { return failure }
-        if error.kind == .reset, let code = stoppedByPeer { return HostError(.streamStopped(id, code)) }
+        if error.kind == .stopped, let code = error.code { return HostError(.streamStopped(id, code)) }
         return HostError(error)
     }
 }

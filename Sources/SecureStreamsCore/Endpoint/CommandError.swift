@@ -11,7 +11,7 @@ public struct CommandError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What failed, without its details: compare with `==`.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         enum Base: Hashable, Sendable {
-            case unknownConnection, notEstablished, closed, unknownStream, finished, reset, resetByPeer
+            case unknownConnection, notEstablished, closed, unknownStream, finished, reset, stopped, resetByPeer
             case streamLimitReached, endpointFull, invalidName
         }
 
@@ -29,9 +29,11 @@ public struct CommandError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let unknownStream = Kind(base: .unknownStream)
         /// Our sending half was already finished.
         public static let finished = Kind(base: .finished)
-        /// Our sending half was reset, by the application or in answer to the
-        /// peer's STOP_SENDING (a `streamStopped` event tells which).
+        /// The application reset our sending half.
         public static let reset = Kind(base: .reset)
+        /// Our sending half was reset in answer to the peer's STOP_SENDING
+        /// (the peer no longer reads); ``CommandError/code`` is the peer's code.
+        public static let stopped = Kind(base: .stopped)
         /// The peer reset its sending half: unread data is gone.
         public static let resetByPeer = Kind(base: .resetByPeer)
         /// The peer's stream limit is reached; a `streamsAvailable` event
@@ -54,6 +56,7 @@ public struct CommandError: Error, Hashable, Sendable, CustomStringConvertible {
         case unknownStream(StreamID)
         case finished(StreamID)
         case reset(StreamID, ErrorCode)
+        case stopped(StreamID, ErrorCode)
         case resetByPeer(StreamID, ErrorCode)
         case streamLimitReached(ConnectionHandle)
         case endpointFull(maxConnections: Int)
@@ -113,6 +116,11 @@ extension CommandError {
     }
 
     @inline(never)
+    public static func stopped(_ id: StreamID, _ code: ErrorCode, file: String = #fileID, line: Int = #line) -> Self {
+        Self(.stopped(id, code), file: file, line: line)
+    }
+
+    @inline(never)
     public static func resetByPeer(_ id: StreamID, _ code: ErrorCode, file: String = #fileID, line: Int = #line) -> Self {
         Self(.resetByPeer(id, code), file: file, line: line)
     }
@@ -146,6 +154,7 @@ extension CommandError {
         case .unknownStream: .unknownStream
         case .finished: .finished
         case .reset: .reset
+        case .stopped: .stopped
         case .resetByPeer: .resetByPeer
         case .streamLimitReached: .streamLimitReached
         case .endpointFull: .endpointFull
@@ -156,15 +165,17 @@ extension CommandError {
     /// The stream the command was about, when the failure concerns one.
     public var stream: StreamID? {
         switch reason {
-        case .unknownStream(let id), .finished(let id), .reset(let id, _), .resetByPeer(let id, _): id
+        case .unknownStream(let id), .finished(let id), .reset(let id, _), .stopped(let id, _),
+             .resetByPeer(let id, _): id
         case .unknownConnection, .notEstablished, .closed, .streamLimitReached, .endpointFull, .invalidName: nil
         }
     }
 
-    /// The reset code: ours for ``Kind/reset``, the peer's for ``Kind/resetByPeer``.
+    /// The reset code: ours for ``Kind/reset``, the peer's for ``Kind/stopped``
+    /// (its STOP_SENDING) and ``Kind/resetByPeer``.
     public var code: ErrorCode? {
         switch reason {
-        case .reset(_, let code), .resetByPeer(_, let code): code
+        case .reset(_, let code), .stopped(_, let code), .resetByPeer(_, let code): code
         case .unknownConnection, .notEstablished, .closed, .unknownStream, .finished, .streamLimitReached,
              .endpointFull, .invalidName: nil
         }
@@ -174,7 +185,7 @@ extension CommandError {
     public var connectionError: ConnectionError? {
         switch reason {
         case .closed(_, let error): error
-        case .unknownConnection, .notEstablished, .unknownStream, .finished, .reset, .resetByPeer,
+        case .unknownConnection, .notEstablished, .unknownStream, .finished, .reset, .stopped, .resetByPeer,
              .streamLimitReached, .endpointFull, .invalidName: nil
         }
     }
@@ -187,6 +198,7 @@ extension CommandError {
         case .unknownStream(let id): "\(id) is not open"
         case .finished(let id): "\(id) was already finished"
         case .reset(let id, let code): "\(id) was reset (\(code))"
+        case .stopped(let id, let code): "\(id) was stopped by the peer, which no longer reads (\(code))"
         case .resetByPeer(let id, let code): "\(id) was reset by the peer (\(code))"
         case .streamLimitReached: "the peer's stream limit is reached; wait for more streams to be allowed"
         case .endpointFull(let max): "the endpoint holds its maximum of \(max) connections"

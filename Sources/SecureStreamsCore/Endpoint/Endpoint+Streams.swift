@@ -110,6 +110,7 @@ extension Endpoint {
         case .unknownStream(let id): .unknownStream(id)
         case .finished(let id): .finished(id)
         case .sendingReset(let id, let code): .reset(id, code)
+        case .stoppedByPeer(let id, let code): .stopped(id, code)
         case .resetByPeer(let id, let code): .resetByPeer(id, code)
         }
     }

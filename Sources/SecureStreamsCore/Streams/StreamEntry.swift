@@ -25,6 +25,9 @@ struct StreamEntry {
     var resendMaxStreamData = false
     /// The code of a STOP_SENDING the application asked for.
     var stopSendingCode: ErrorCode?
+    /// Our sending half was reset in answer to the peer's STOP_SENDING (not by
+    /// the application), so a refused write says `stopped`, not `reset`.
+    var isStoppedByPeer = false
 
     // Events already reported and not yet acted on.
     var reportedReadable = false

@@ -55,8 +55,10 @@ enum StreamCommandError: Error, Hashable, Sendable {
     case unknownStream(StreamID)
     /// The stream's sending half was already finished.
     case finished(StreamID)
-    /// The sending half was reset (by us, or at the peer's STOP_SENDING) with this code.
+    /// The application reset the sending half with this code.
     case sendingReset(StreamID, ErrorCode)
+    /// The sending half was reset in answer to the peer's STOP_SENDING with this code.
+    case stoppedByPeer(StreamID, ErrorCode)
     /// The peer reset its sending half with this code.
     case resetByPeer(StreamID, ErrorCode)
 }

@@ -18,7 +18,7 @@ extension StreamTable {
     /// ``StreamEvent/writable(_:)`` follows when acknowledgements free space.
     /// - Returns: how many bytes were taken.
     /// - Throws: `unknownStream`, `finished` (after ``finish(_:)``), or
-    ///   `sendingReset` (after a reset or the peer's STOP_SENDING).
+    ///   `sendingReset` (after a reset), or `stoppedByPeer` (after the peer's STOP_SENDING).
     @discardableResult
     mutating func write(_ id: StreamID, _ bytes: UnsafeRawBufferPointer,
                         endOfRecord: Bool = false) throws(StreamCommandError) -> Int {
@@ -45,12 +45,13 @@ extension StreamTable {
 
     /// Ends our sending half after the bytes written so far (FIN; half-close).
     /// Finishing twice is harmless.
-    /// - Throws: `unknownStream`, or `sendingReset`.
+    /// - Throws: `unknownStream`, `sendingReset` or `stoppedByPeer`.
     mutating func finish(_ id: StreamID) throws(StreamCommandError) {
         let handle = try commandHandle(id)
         try withStream(handle) { (entry, shared) throws(StreamCommandError) in
             switch entry.state.send {
-            case .resetSent(let code), .resetRecvd(let code): throw .sendingReset(id, code)
+            case .resetSent(let code), .resetRecvd(let code):
+                throw entry.isStoppedByPeer ? .stoppedByPeer(id, code) : .sendingReset(id, code)
             case .dataSent, .dataRecvd: return
             case .ready, .send: break
             }
@@ -176,7 +177,7 @@ extension StreamTable {
     private static func checkWritable(_ entry: StreamEntry) throws(StreamCommandError) {
         switch entry.state.send {
         case .resetSent(let code), .resetRecvd(let code):
-            throw .sendingReset(entry.id, code)
+            throw entry.isStoppedByPeer ? .stoppedByPeer(entry.id, code) : .sendingReset(entry.id, code)
         case .dataSent, .dataRecvd:
             throw .finished(entry.id)
         case .ready, .send:

@@ -85,6 +85,7 @@ extension StreamTable {
             case .ignore: return
             case .accept: break
             }
+            entry.isStoppedByPeer = true
             shared.abandonSending(&entry)
             shared.events.append(.stopSendingRequested(id, code))
         }

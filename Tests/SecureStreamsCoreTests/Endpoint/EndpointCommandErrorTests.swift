@@ -42,6 +42,29 @@ import Testing
         #expect(throws: CommandError.resetByPeer(reset, ErrorCode(7))) { try pair.server.readRecord(from: reset, on: serverHandle) }
     }
 
+    /// A write refused because the peer sent STOP_SENDING says `stopped`
+    /// with the peer's code, not `reset` as if the application had reset it.
+    @Test func aStreamStoppedByThePeerRefusesWritesAsStopped() throws {
+        var pair = Pair(seed: 24)
+        let handle = try pair.connect()
+        #expect(pair.drive { $0.connected(.initiator) != nil && $0.connected(.responder) != nil })
+        let stream = try pair.client.openStream(on: handle)
+        _ = try pair.client.write([1, 2, 3], to: stream, on: handle)
+        let serverHandle = try #require(pair.connected(.responder))
+        #expect(pair.drive { pair in
+            pair.serverEvents.contains { if case .streamReadable(_, stream) = $0 { true } else { false } }
+        })
+        try pair.server.stopSending(stream, on: serverHandle, code: ErrorCode(9))
+        #expect(pair.drive { pair in
+            pair.clientEvents.contains { if case .streamStopped(_, stream, ErrorCode(9)) = $0 { true } else { false } }
+        })
+        let refused = #expect(throws: CommandError.stopped(stream, ErrorCode(9))) {
+            try pair.client.write([4], to: stream, on: handle)
+        }
+        #expect(refused?.kind == .stopped && refused?.code == ErrorCode(9) && refused?.stream == stream)
+        #expect(throws: CommandError.stopped(stream, ErrorCode(9))) { try pair.client.finish(stream, on: handle) }
+    }
+
     @Test func namesAreCheckedAsInvalidNames() throws {
         var pair = Pair(seed: 22)
         for (service, proto) in [("", "p"), ("s", ""), (String(repeating: "x", count: 256), "p")] {

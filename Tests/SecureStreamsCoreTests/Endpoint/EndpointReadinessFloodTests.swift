@@ -91,7 +91,7 @@ import Testing
         }
         for index in stride(from: 2, to: Self.streamCount, by: 4) {
             #expect(stopped[ids[index]] == ErrorCode(UInt64(10_000 + index)), "SIM_SEED=\(seed): stop of \(ids[index])")
-            #expect(throws: CommandError.reset(ids[index], ErrorCode(UInt64(10_000 + index)))) {
+            #expect(throws: CommandError.stopped(ids[index], ErrorCode(UInt64(10_000 + index)))) {
                 try pair.client.write([1], to: ids[index], on: client)
             }
         }
