@@ -93,7 +93,8 @@ final class HostCore: @unchecked Sendable {
     ) {
         guard let runtime else { return }
         let connection = Connection(
-            runtime: runtime, handle: handle, peer: peer, service: service, protocol: proto, side: side)
+            runtime: runtime, handle: handle, peer: peer, service: service, protocol: proto, side: side,
+            peerMaxRecordSize: loop.endpoint.peerMaxRecordSize(of: handle) ?? TransportParameters.defaults.maxRecordSize)
         let state = ConnectionState(connection: connection)
         switch side {
         case .initiator:
