@@ -25,6 +25,18 @@ extension Host {
         guard !candidates.isEmpty else {
             throw HostError(.addressFamilyUnreachable(local: localAddress, remote: resolved[0]))
         }
+        return try await connect(to: peer, anyOf: candidates, service: service, protocol: applicationProtocol)
+    }
+
+    /// Connects to `peer` at the first of `candidates` (at most
+    /// ``HostNameResolver/maximumAddresses``, each reachable) to answer,
+    /// starting them ``nameAttemptStagger`` apart; see
+    /// ``connect(to:host:port:service:protocol:)``.
+    func connect(
+        to peer: EndpointID, anyOf candidates: [PeerAddress], service: String, protocol applicationProtocol: String
+    ) async throws -> Connection {
+        precondition(!candidates.isEmpty && candidates.count <= HostNameResolver.maximumAddresses,
+                     "connect(anyOf:) takes 1 to maximumAddresses addresses")
         if candidates.count == 1 {
             return try await connect(to: peer, at: candidates[0], service: service, protocol: applicationProtocol)
         }

@@ -135,15 +135,19 @@ public final class Host: Sendable {
     /// - Parameter trust: who may connect (default: the host's
     ///   ``HostConfiguration/trust``); a peer it does not admit is closed
     ///   with `SERVICE_REFUSED` and reason ``PeerTrust/refusalReason``
-    ///   before any stream opens, and never reaches the listener.
+    ///   before any stream opens, and never reaches the listener; the
+    ///   listener's ``Listener/refusals`` says who it was.
     public func listen(service: String, protocols: [String], trust: PeerTrust? = nil) async throws -> Listener {
         let admission = trust ?? self.trust
         guard !service.isEmpty, !protocols.isEmpty, !protocols.contains(where: \.isEmpty) else {
             throw HostError(.command(.invalidName("listen needs a service and at least one protocol name")))
         }
         let (stream, continuation) = AsyncStream<Connection>.makeStream()
+        let (refusals, refusalsContinuation) = AsyncStream<RefusedPeer>.makeStream(
+            bufferingPolicy: .bufferingNewest(Listener.refusalsKept))
         let runtime = self.runtime
         continuation.onTermination = { _ in
+            refusalsContinuation.finish()
             runtime.perform { loop, core in
                 for name in protocols {
                     core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] = nil
@@ -155,12 +159,12 @@ public final class Host: Sendable {
             loop.endpoint.handleWallClock(SystemWallClock.read(), now: loop.now)
             for name in protocols {
                 core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] =
-                    HostCore.Listening(continuation: continuation, trust: admission)
+                    HostCore.Listening(continuation: continuation, refusals: refusalsContinuation, trust: admission)
                 loop.endpoint.listen(service: service, protocol: name)
             }
             done.resume()
         }
-        return Listener(stream: stream)
+        return Listener(stream: stream, refusals: refusals)
     }
 
     /// The endpoint's statistics (datagrams, bytes, handshakes, drops by reason).
@@ -219,10 +223,32 @@ extension Host {
     }
 }
 
-/// The connections accepted for a ``Host/listen(service:protocols:)`` call.
+/// The connections accepted for a ``Host/listen(service:protocols:trust:)`` call.
 public struct Listener: AsyncSequence, Sendable {
     public typealias Element = Connection
     let stream: AsyncStream<Connection>
 
+    /// The peers the listener's ``PeerTrust`` refused, in the order they
+    /// came (for a log line: print ``RefusedPeer/peer`` escaped, like any
+    /// text about a peer). Ends when the listener ends. Unread, the newest
+    /// ``refusalsKept`` are kept, so a stranger retrying in a loop costs
+    /// bounded memory.
+    public let refusals: AsyncStream<RefusedPeer>
+
+    /// Refusals kept for a reader that has not read them yet: enough for a
+    /// log to show a burst, bounded against a flood of strangers.
+    public static let refusalsKept = 64
+
     public func makeAsyncIterator() -> AsyncStream<Connection>.Iterator { stream.makeAsyncIterator() }
+}
+
+/// A peer a listener refused because its ``PeerTrust`` does not admit it.
+public struct RefusedPeer: Sendable, Equatable {
+    /// The EID the peer authenticated as.
+    public let peer: EndpointID
+    /// Where its handshake came from (`nil` if the endpoint no longer knew).
+    public let address: PeerAddress?
+    /// The (service, protocol) it asked for.
+    public let service: String
+    public let `protocol`: String
 }
