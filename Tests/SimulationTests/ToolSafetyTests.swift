@@ -25,13 +25,20 @@ import Testing
         #expect(none.stderr.contains("--allow EID") && none.stderr.contains("--allow-any"), "\(none.stderr)")
 
         // Only the receiver's own key is allowed: the sender is a stranger.
-        let (receiver, spec) = try scratch.startReceiver(once: false, trust: ["--allow", try scratch.eid("receiver.key")])
+        let log = scratch.path("receiver.log")
+        let (receiver, spec) = try scratch.startReceiver(once: false, trust: ["--allow", try scratch.eid("receiver.key")],
+                                                         log: log)
         defer { receiver.terminate(); receiver.waitUntilExit() }
         let refused = try send(scratch, ["a.txt"], to: spec)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("peer not trusted") || refused.stderr.contains("does not allow this key"),
                 "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out/a.txt")))
+        // The receiver logs whom it refused, and from where.
+        let stranger = try scratch.eid("sender.key")
+        let logged = ToolLinkTests.waitFor("refused \(stranger) at 127.0.0.1:", in: log, while: receiver)
+        #expect(logged.contains("refused \(stranger) at 127.0.0.1:") && logged.contains("not allowed to connect"),
+                "\(logged)")
     }
 
     @Test(.timeLimit(.minutes(1))) func anAuthorizedPeersFileAdmitsItsPeersAndNamesABadLine() throws {
