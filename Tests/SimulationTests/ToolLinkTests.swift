@@ -67,6 +67,58 @@ import Darwin
     }
 }
 
+/// The tool's addresses over loopback: a dual-stack receiver takes IPv4 and
+/// IPv6 senders and advertises an address a sender can dial; host names work.
+@Suite(.serialized) struct ToolAddressTests {
+    typealias Scratch = ToolTests.Scratch
+
+    /// Whether this machine can bind UDP on [::1].
+    static let hasIPv6Loopback: Bool = {
+        let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+    }()
+
+    @Test(.timeLimit(.minutes(1)), .enabled(if: hasIPv6Loopback, "this machine has no IPv6 loopback"))
+    func aDualStackReceiverTakesIPv6IPv4AndNamedSendersAndAdvertisesADialableAddress() throws {
+        let scratch = try Scratch()
+        for name in ["six.txt", "four.txt", "named.txt"] { try scratch.write(name, Array(name.utf8)) }
+        let log = scratch.path("receiver.log")
+        let (receiver, spec) = try scratch.startReceiver(once: false, log: log, bind: "::")
+        defer { receiver.terminate(); receiver.waitUntilExit() }
+        // The wildcard is nobody's address: the ready file names IPv6 loopback, short form.
+        let at = try #require(spec.lastIndex(of: "@"))
+        let eid = String(spec[..<at])
+        #expect(spec[spec.index(after: at)...].hasPrefix("[::1]:"), "\(spec)")
+        let port = String(spec[spec.index(after: spec.lastIndex(of: ":")!)...])
+        let targets = [("six.txt", spec), ("four.txt", "\(eid)@127.0.0.1:\(port)"), ("named.txt", "\(eid)@localhost:\(port)")]
+        for (file, target) in targets {
+            let sent = try scratch.run(["send", "--key", scratch.path("sender.key"), "--known-hosts", scratch.path("kh"),
+                                        scratch.path("in/\(file)"), target, "--no-progress"])
+            #expect(sent.status == 0, "\(target): \(sent.stderr)")
+            #expect(try Data(contentsOf: URL(fileURLWithPath: scratch.path("out/\(file)"))) == Data(file.utf8))
+        }
+        let announced = String(decoding: try Data(contentsOf: URL(fileURLWithPath: log)), as: UTF8.self)
+        #expect(announced.contains("receiving on [::]:\(port) (every IPv4 and IPv6 interface; here: [::1]:\(port))"),
+                "\(announced)")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func textThatIsNoHostNameIsSaidPlainlyNotLookedUp() throws {
+        let scratch = try Scratch()
+        try scratch.write("a.txt", Array("a".utf8))
+        let bad = try scratch.run(["send", "--key", scratch.path("sender.key"), scratch.path("in/a.txt"),
+                                   "no_such host:4433", "--no-progress"])
+        #expect(bad.status != 0 && bad.status < 128)
+        #expect(bad.stderr.contains("no_such host:4433"), "\(bad.stderr)")
+    }
+}
+
 /// A UDP relay on 127.0.0.1: datagrams from the client go to `target`, the
 /// target's answers go back to the client. After `cutAfter` bytes from the
 /// client it drops everything both ways until ``resume()``.
