@@ -9,7 +9,7 @@ import Testing
 /// falls back to IPv4), an address family nobody can reach fails at once,
 /// host names are resolved, a record over the peer's limit fails at once,
 /// and a listener says whom it refused.
-@Suite(.timeLimit(.minutes(1))) struct HostAddressTests {
+@Suite(.timeLimit(.minutes(3))) struct HostAddressTests {
     /// The three drivers a Host runs on, by name.
     enum DriverName: String, CaseIterable, Sendable {
         case dispatch, libuv, poll

@@ -8,9 +8,7 @@ import Darwin
 #endif
 
 /// What a peer can make `sss receive` spend: disk space and file descriptors.
-@Suite(.serialized) struct ToolResourceTests {
-    typealias Scratch = ToolTests.Scratch
-
+extension ToolSafetyTests {
     @Test(.timeLimit(.minutes(1))) func aFileLargerThanTheFreeSpaceIsRefusedBeforeItsBody() throws {
         let scratch = try Scratch()
         // A sparse file announcing a terabyte more than the folder has free: it costs no disk here.

@@ -9,10 +9,9 @@ import Darwin
 
 /// `sss send` over a link that stops: a UDP relay on loopback between the
 /// sender and the receiver forwards the first bytes, then drops everything
-/// until the test lets it through again.
-@Suite(.serialized) struct ToolLinkTests {
-    typealias Scratch = ToolTests.Scratch
-
+/// until the test lets it through again. (In ToolSafetyTests, which runs one
+/// test at a time: each tool test blocks a thread while its processes run.)
+extension ToolSafetyTests {
     @Test(.timeLimit(.minutes(1))) func aStalledLinkShowsAtOnceThenDownThenUpAgainAndTheFileArrives() throws {
         let scratch = try Scratch()
         let body = (0..<(8 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
@@ -69,9 +68,7 @@ import Darwin
 
 /// The tool's addresses over loopback: a dual-stack receiver takes IPv4 and
 /// IPv6 senders and advertises an address a sender can dial; host names work.
-@Suite(.serialized) struct ToolAddressTests {
-    typealias Scratch = ToolTests.Scratch
-
+extension ToolSafetyTests {
     /// Whether this machine can bind UDP on [::1].
     static let hasIPv6Loopback: Bool = {
         let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
@@ -85,7 +82,7 @@ import Darwin
         } == 0
     }()
 
-    @Test(.timeLimit(.minutes(1)), .enabled(if: hasIPv6Loopback, "this machine has no IPv6 loopback"))
+    @Test(.timeLimit(.minutes(1)), .enabled(if: ToolSafetyTests.hasIPv6Loopback, "this machine has no IPv6 loopback"))
     func aDualStackReceiverTakesIPv6IPv4AndNamedSendersAndAdvertisesADialableAddress() throws {
         let scratch = try Scratch()
         for name in ["six.txt", "four.txt", "named.txt"] { try scratch.write(name, Array(name.utf8)) }
