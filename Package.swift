@@ -95,9 +95,15 @@ let package = Package(
             ],
             swiftSettings: strictness
         ),
+        // What several test targets share (the seeds of randomized tests).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: strictness
+        ),
         .testTarget(
             name: "SecureStreamsCoreTests",
-            dependencies: ["SecureStreamsCore"],
+            dependencies: ["SecureStreamsCore", "TestSupport"],
             exclude: ["Vectors"],
             swiftSettings: strictness
         ),
@@ -109,7 +115,9 @@ let package = Package(
         ),
         .testTarget(
             name: "DriverTests",
-            dependencies: ["SecureStreams", "SecureStreamsDispatch", "SecureStreamsLibUV", "SecureStreamsPollExample"],
+            dependencies: [
+                "SecureStreams", "SecureStreamsDispatch", "SecureStreamsLibUV", "SecureStreamsPollExample", "TestSupport",
+            ],
             swiftSettings: strictness
         ),
         .testTarget(

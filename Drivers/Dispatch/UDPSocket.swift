@@ -36,8 +36,13 @@ struct UDPSocket {
                 throw DispatchDriverError("fcntl(O_NONBLOCK)", errno: errno)
             }
             if family == .ipv6 {
-                // Dual-stack where the system allows it: IPv4 peers arrive as ::ffff:a.b.c.d.
-                _ = Self.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0)
+                // Dual stack: IPv4 peers arrive as ::ffff:a.b.c.d (whatever the
+                // sysctl default). A system that refuses it fails the bind, so
+                // a Host's default binding falls back to IPv4 instead of
+                // holding a socket IPv4 peers cannot reach.
+                guard Self.setOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) else {
+                    throw DispatchDriverError("setsockopt(IPV6_V6ONLY)", errno: errno)
+                }
             }
             let requested = Int32(clamping: bufferBytes)
             _ = Self.setOption(fd, SOL_SOCKET, SO_RCVBUF, requested)

@@ -35,6 +35,8 @@ public final class PollDriver: Driver, DriverLoopHooks, @unchecked Sendable {
         var size: Int32 = 4 << 20
         setsockopt(socket, SOL_SOCKET, SO_RCVBUF, &size, 4)
         setsockopt(socket, SOL_SOCKET, SO_SNDBUF, &size, 4)
+        var off: Int32 = 0                         // dual stack: IPv4 peers reach an IPv6 socket
+        if family == AF_INET6 { setsockopt(socket, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &off, 4) }
         var fds: [Int32] = [0, 0]
         guard address.withSocketAddress({ bind(socket, $0, $1) }) == 0, Glibc.pipe(&fds) == 0 else {
             let error = PollDriverError(errno, "bind \(address) or pipe")

@@ -29,8 +29,8 @@ extension PeerAddress {
     /// Whether this is the IPv4 or IPv6 wildcard (nobody can dial it).
     var isWildcard: Bool { ipBytes.allSatisfy { $0 == 0 } }
 
-    /// Parses a numeric address, else resolves `NAME:PORT` with getaddrinfo
-    /// (the first address it returns).
+    /// Parses a numeric address, else resolves `NAME:PORT` with the
+    /// library's ``HostNameResolver`` (the first address it returns).
     /// - Throws: `ToolError` saying what is wrong with the text.
     static func resolving(_ text: String) throws -> PeerAddress {
         let parseError: AddressParseError
@@ -41,32 +41,11 @@ extension PeerAddress {
         guard !name.isEmpty, !name.contains(":"), name.unicodeScalars.allSatisfy(nameCharacters.contains),
               name.contains(where: \.isLetter), let port = UInt16(portText)
         else { throw ToolError("\(parseError)") }
-        var hints = addrinfo()
-        hints.ai_family = AF_UNSPEC
-        #if canImport(Glibc)
-        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-        #else
-        hints.ai_socktype = SOCK_DGRAM
-        #endif
-        var list: UnsafeMutablePointer<addrinfo>?
-        let status = getaddrinfo(name, nil, &hints, &list)
-        guard status == 0, let first = list else {
-            throw ToolError("cannot resolve '\(escaped(name))': \(String(cString: gai_strerror(status)))")
+        // The library's resolver: the one place names become addresses.
+        do throws(HostError) {
+            return try HostNameResolver.addresses(of: name, port: port)[0]
+        } catch {
+            throw ToolError(escaped(error.description))
         }
-        defer { freeaddrinfo(list) }
-        var entry: UnsafeMutablePointer<addrinfo>? = first
-        while let current = entry {
-            if let address = current.pointee.ai_addr {
-                if current.pointee.ai_family == AF_INET {
-                    let v4 = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_addr }
-                    if let result = withUnsafeBytes(of: v4, { PeerAddress(ipBytes: $0, port: port) }) { return result }
-                } else if current.pointee.ai_family == AF_INET6 {
-                    let v6 = address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_addr }
-                    if let result = withUnsafeBytes(of: v6, { PeerAddress(ipBytes: $0, port: port) }) { return result }
-                }
-            }
-            entry = current.pointee.ai_next
-        }
-        throw ToolError("'\(escaped(name))' has no IPv4 or IPv6 address")
     }
 }

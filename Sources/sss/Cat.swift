@@ -57,6 +57,7 @@ struct Listen: AsyncParsableCommand {
         let peers = try trust.trust(knownHostsPath: common.knownHostsPath, exposes: "read what this command's input holds")
         let host = try common.makeHost(bindingTo: try listen.address())
         let listener = try await host.listen(service: service, protocols: [proto], trust: peers)
+        logRefusals(of: listener)
         try listen.announce(host)
         var iterator = listener.makeAsyncIterator()
         guard let connection = await iterator.next() else {

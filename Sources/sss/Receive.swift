@@ -59,6 +59,7 @@ struct Receive: AsyncParsableCommand {
         let peers = try trust.trust(knownHostsPath: common.knownHostsPath, exposes: "write files into \(escaped(dir))")
         let host = try common.makeHost(bindingTo: try listen.address())
         let listener = try await host.listen(service: service, protocols: [proto], trust: peers)
+        logRefusals(of: listener)
         try listen.announce(host, what: "receiving")
         let showStats = stats
         var failed = 0

@@ -63,3 +63,16 @@ struct TrustOptions: ParsableArguments {
         return .only(peers, knownHosts: knownHosts)
     }
 }
+
+/// Prints one line per peer `listener` refuses, until it ends: the EID
+/// (escaped, as every string about a peer) and where it came from.
+@discardableResult
+func logRefusals(of listener: Listener) -> Task<Void, Never> {
+    Task {
+        for await refused in listener.refusals {
+            let from = refused.address.map { " at \($0.display)" } ?? ""
+            printError("refused \(escaped("\(refused.peer)"))\(from): not allowed to connect "
+                       + "(allow it with --allow or --authorized-peers)")
+        }
+    }
+}

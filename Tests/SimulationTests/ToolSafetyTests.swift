@@ -25,13 +25,52 @@ import Testing
         #expect(none.stderr.contains("--allow EID") && none.stderr.contains("--allow-any"), "\(none.stderr)")
 
         // Only the receiver's own key is allowed: the sender is a stranger.
-        let (receiver, spec) = try scratch.startReceiver(once: false, trust: ["--allow", try scratch.eid("receiver.key")])
+        let log = scratch.path("receiver.log")
+        let (receiver, spec) = try scratch.startReceiver(once: false, trust: ["--allow", try scratch.eid("receiver.key")],
+                                                         log: log)
         defer { receiver.terminate(); receiver.waitUntilExit() }
         let refused = try send(scratch, ["a.txt"], to: spec)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("peer not trusted") || refused.stderr.contains("does not allow this key"),
                 "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.path("out/a.txt")))
+        // The receiver logs whom it refused, and from where.
+        let stranger = try scratch.eid("sender.key")
+        let logged = Self.waitFor("refused \(stranger) at 127.0.0.1:", in: log, while: receiver)
+        #expect(logged.contains("refused \(stranger) at 127.0.0.1:") && logged.contains("not allowed to connect"),
+                "\(logged)")
+    }
+
+    @Test(.timeLimit(.minutes(1))) func listenRefusesAStrangerWhoNeverReadsItsInput() throws {
+        let scratch = try Scratch()
+        try scratch.write("secret", Array("what listen serves\n".utf8))
+        let ready = scratch.path("listen-ready"), log = scratch.path("listen.log")
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let listener = scratch.process(["listen", "--key", scratch.path("receiver.key"), "--port", "0", "--bind", "127.0.0.1",
+                                        "--ready-file", ready, "--allow", try scratch.eid("receiver.key")])
+        listener.standardInput = FileHandle(forReadingAtPath: scratch.path("in/secret"))
+        listener.standardOutput = FileHandle.nullDevice
+        listener.standardError = FileHandle(forWritingAtPath: log)
+        try listener.run()
+        defer { if listener.isRunning { listener.terminate() } }
+        while listener.isRunning && !FileManager.default.fileExists(atPath: ready) { usleep(20_000) }
+        let spec = try String(contentsOfFile: ready, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let stranger = scratch.process(["connect", "--key", scratch.path("sender.key"), spec])
+        let output = Pipe(), errors = Pipe()
+        stranger.standardOutput = output
+        stranger.standardError = errors
+        try stranger.run()
+        let read = output.fileHandleForReading.readDataToEndOfFile()
+        let said = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        stranger.waitUntilExit()
+        #expect(stranger.terminationStatus != 0)
+        #expect(read.isEmpty, "a stranger read what listen serves")
+        #expect(said.contains("does not allow this key") || said.contains("peer not trusted"), "\(said)")
+        let strangerEID = try scratch.eid("sender.key")
+        let logged = Self.waitFor("refused \(strangerEID)", in: log, while: listener)
+        #expect(logged.contains("refused \(strangerEID) at 127.0.0.1:"), "\(logged)")
+        #expect(listener.isRunning, "the listener still waits for an allowed peer")
     }
 
     @Test(.timeLimit(.minutes(1))) func anAuthorizedPeersFileAdmitsItsPeersAndNamesABadLine() throws {

@@ -59,10 +59,12 @@ import Testing
         /// - Parameters:
         ///   - trust: the options saying who may connect (default: the sender's key).
         ///   - log: a file for its standard error (default: discarded).
-        func startReceiver(once: Bool, trust: [String]? = nil, log: String? = nil) throws -> (Process, String) {
+        ///   - bind: the address to bind (default: IPv4 loopback).
+        func startReceiver(once: Bool, trust: [String]? = nil, log: String? = nil,
+                           bind: String = "127.0.0.1") throws -> (Process, String) {
             let ready = path("ready-\(UInt32.random(in: 0...UInt32.max))")
             var arguments = ["receive", "--key", path("receiver.key"), "--known-hosts", path("receiver_known_hosts"),
-                             "--dir", path("out"), "--port", "0", "--bind", "127.0.0.1", "--ready-file", ready]
+                             "--dir", path("out"), "--port", "0", "--bind", bind, "--ready-file", ready]
             arguments += try trust ?? ["--allow", eid("sender.key")]
             if once { arguments.append("--once") }
             let receiver = process(arguments)

@@ -26,6 +26,10 @@ public final class Connection: Sendable {
     public let incomingStreams: IncomingStreams
     /// Link and lifecycle events (the newest 256 are kept when nobody reads).
     public let events: AsyncStream<ConnectionEvent>
+    /// The largest record the peer reads whole (its announced record limit,
+    /// 16 MiB by default): ``Stream/writeRecord(_:)`` refuses a larger one
+    /// at once with ``HostError`` `.recordTooLarge`.
+    public let peerMaxRecordSize: UInt64
 
     let runtime: Runtime
     let handle: ConnectionHandle
@@ -35,13 +39,14 @@ public final class Connection: Sendable {
     let eventsContinuation: AsyncStream<ConnectionEvent>.Continuation
 
     init(runtime: Runtime, handle: ConnectionHandle, peer: EndpointID, service: String, protocol proto: String,
-         side: Side) {
+         side: Side, peerMaxRecordSize: UInt64) {
         self.runtime = runtime
         self.handle = handle
         self.peer = peer
         self.service = service
         self.protocol = proto
         self.side = side
+        self.peerMaxRecordSize = peerMaxRecordSize
         let (incoming, incomingContinuation) = AsyncStream<Stream>.makeStream()
         self.incomingStreams = IncomingStreams(stream: incoming)
         self.incomingContinuation = incomingContinuation

@@ -53,29 +53,51 @@ public final class Host: Sendable {
     private let trust: PeerTrust
 
     /// Binds a socket through `driver` and starts its loop.
-    /// - Parameter address: where to bind; the default is any IPv4 address
-    ///   and a port the kernel chooses. Bind `PeerAddress.any(.ipv6)` for a
-    ///   dual-stack socket.
-    /// - Throws: what the driver throws when the socket cannot be bound.
+    /// - Parameter address: where to bind. The default (`nil`) is dual-stack:
+    ///   the IPv6 wildcard with `IPV6_V6ONLY` off and a port the kernel
+    ///   chooses, so IPv4 and IPv6 peers both work; where the system has no
+    ///   IPv6 (the driver cannot bind it, or cannot make it dual-stack) the
+    ///   IPv4 wildcard instead. ``localAddress`` says which one was bound.
+    /// - Throws: what the driver throws when the socket cannot be bound (for
+    ///   the default, the IPv4 attempt's error).
     public init(
-        identity: HostIdentity, driver: some DriverFactory, bindingTo address: PeerAddress = .any(),
+        identity: HostIdentity, driver: some DriverFactory, bindingTo address: PeerAddress? = nil,
         configuration: HostConfiguration = HostConfiguration()
     ) throws {
-        var endpointConfiguration = EndpointConfiguration(identity: identity)
-        configuration.configureEndpoint(&endpointConfiguration)
-        // Time zero is before any clock reading of a driver, so the
-        // endpoint's time never goes backwards whatever the driver's origin.
-        let endpoint = Endpoint(configuration: endpointConfiguration, random: SystemRandom(), now: .zero)
         let core = HostCore()
-        let loop = EndpointLoop(endpoint: endpoint)
-        loop.eventHandler = { loop, event, _ in core.handle(event, loop: loop) }
-        let running = try driver.start(loop, binding: address)
+        let running: any Driver
+        if let address {
+            running = try Self.start(driver, binding: address, identity: identity, configuration: configuration, core: core)
+        } else {
+            do {
+                running = try Self.start(driver, binding: .any(.ipv6), identity: identity,
+                                         configuration: configuration, core: core)
+            } catch {
+                running = try Self.start(driver, binding: .any(.ipv4), identity: identity,
+                                         configuration: configuration, core: core)
+            }
+        }
         let runtime = Runtime(core: core, driver: running)
         runtime.perform { _, core in core.runtime = runtime }
         self.runtime = runtime
         endpointID = identity.endpointID
         localAddress = running.localAddress
         trust = configuration.trust
+    }
+
+    /// A fresh endpoint on a loop that `driver` binds to `address`.
+    private static func start(
+        _ driver: some DriverFactory, binding address: PeerAddress, identity: HostIdentity,
+        configuration: HostConfiguration, core: HostCore
+    ) throws -> any Driver {
+        var endpointConfiguration = EndpointConfiguration(identity: identity)
+        configuration.configureEndpoint(&endpointConfiguration)
+        // Time zero is before any clock reading of a driver, so the
+        // endpoint's time never goes backwards whatever the driver's origin.
+        let endpoint = Endpoint(configuration: endpointConfiguration, random: SystemRandom(), now: .zero)
+        let loop = EndpointLoop(endpoint: endpoint)
+        loop.eventHandler = { loop, event, _ in core.handle(event, loop: loop) }
+        return try driver.start(loop, binding: address)
     }
 
     /// Connects to the host named `peer` at `address` with Noise IK (one
@@ -113,15 +135,19 @@ public final class Host: Sendable {
     /// - Parameter trust: who may connect (default: the host's
     ///   ``HostConfiguration/trust``); a peer it does not admit is closed
     ///   with `SERVICE_REFUSED` and reason ``PeerTrust/refusalReason``
-    ///   before any stream opens, and never reaches the listener.
+    ///   before any stream opens, and never reaches the listener; the
+    ///   listener's ``Listener/refusals`` says who it was.
     public func listen(service: String, protocols: [String], trust: PeerTrust? = nil) async throws -> Listener {
         let admission = trust ?? self.trust
         guard !service.isEmpty, !protocols.isEmpty, !protocols.contains(where: \.isEmpty) else {
             throw HostError(.command(.invalidName("listen needs a service and at least one protocol name")))
         }
         let (stream, continuation) = AsyncStream<Connection>.makeStream()
+        let (refusals, refusalsContinuation) = AsyncStream<RefusedPeer>.makeStream(
+            bufferingPolicy: .bufferingNewest(Listener.refusalsKept))
         let runtime = self.runtime
         continuation.onTermination = { _ in
+            refusalsContinuation.finish()
             runtime.perform { loop, core in
                 for name in protocols {
                     core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] = nil
@@ -133,12 +159,12 @@ public final class Host: Sendable {
             loop.endpoint.handleWallClock(SystemWallClock.read(), now: loop.now)
             for name in protocols {
                 core.listeners[HostCore.ListenKey(service: service, applicationProtocol: name)] =
-                    HostCore.Listening(continuation: continuation, trust: admission)
+                    HostCore.Listening(continuation: continuation, refusals: refusalsContinuation, trust: admission)
                 loop.endpoint.listen(service: service, protocol: name)
             }
             done.resume()
         }
-        return Listener(stream: stream)
+        return Listener(stream: stream, refusals: refusals)
     }
 
     /// The endpoint's statistics (datagrams, bytes, handshakes, drops by reason).
@@ -165,9 +191,9 @@ public final class Host: Sendable {
     private func startConnection(
         peer: EndpointID?, at address: PeerAddress, service: String, protocol applicationProtocol: String
     ) async throws -> Connection {
-        // An IPv4 socket cannot send to an IPv6 address: say so now, not as
-        // "no answer" after the handshake's retries.
-        if address.family == .ipv6 && localAddress.family == .ipv4 {
+        // Say now, not as "no answer" after the handshake's retries, that
+        // the socket cannot send there.
+        guard canReach(address) else {
             throw HostError(.addressFamilyUnreachable(local: localAddress, remote: address))
         }
         return try await runtime.cancellableCall { loop, core, token, continuation in
@@ -184,10 +210,45 @@ public final class Host: Sendable {
     }
 }
 
-/// The connections accepted for a ``Host/listen(service:protocols:)`` call.
+extension Host {
+    /// Whether this host's socket can send to `address` at all: an IPv4
+    /// socket reaches no IPv6 address, and an IPv6 socket bound to one IPv6
+    /// address (not the dual-stack wildcard) reaches no IPv4 address.
+    public func canReach(_ address: PeerAddress) -> Bool {
+        switch (localAddress.family, address.family) {
+        case (.ipv4, .ipv4), (.ipv6, .ipv6): return true
+        case (.ipv4, .ipv6): return false
+        case (.ipv6, .ipv4): return localAddress.ipBytes.allSatisfy { $0 == 0 }
+        }
+    }
+}
+
+/// The connections accepted for a ``Host/listen(service:protocols:trust:)`` call.
 public struct Listener: AsyncSequence, Sendable {
     public typealias Element = Connection
     let stream: AsyncStream<Connection>
 
+    /// The peers the listener's ``PeerTrust`` refused, in the order they
+    /// came (for a log line: print ``RefusedPeer/peer`` escaped, like any
+    /// text about a peer). Ends when the listener ends. Unread, the newest
+    /// ``refusalsKept`` are kept, so a stranger retrying in a loop costs
+    /// bounded memory.
+    public let refusals: AsyncStream<RefusedPeer>
+
+    /// Refusals kept for a reader that has not read them yet: enough for a
+    /// log to show a burst, bounded against a flood of strangers.
+    public static let refusalsKept = 64
+
     public func makeAsyncIterator() -> AsyncStream<Connection>.Iterator { stream.makeAsyncIterator() }
+}
+
+/// A peer a listener refused because its ``PeerTrust`` does not admit it.
+public struct RefusedPeer: Sendable, Equatable {
+    /// The EID the peer authenticated as.
+    public let peer: EndpointID
+    /// Where its handshake came from (`nil` if the endpoint no longer knew).
+    public let address: PeerAddress?
+    /// The (service, protocol) it asked for.
+    public let service: String
+    public let `protocol`: String
 }

@@ -28,9 +28,10 @@ final class HostCore: @unchecked Sendable {
         var applicationProtocol: String
     }
 
-    /// A listener's sequence and the peers it admits.
+    /// A listener's sequences (accepted, refused) and the peers it admits.
     struct Listening {
         var continuation: AsyncStream<Connection>.Continuation
+        var refusals: AsyncStream<RefusedPeer>.Continuation
         var trust: PeerTrust
     }
 
@@ -93,7 +94,8 @@ final class HostCore: @unchecked Sendable {
     ) {
         guard let runtime else { return }
         let connection = Connection(
-            runtime: runtime, handle: handle, peer: peer, service: service, protocol: proto, side: side)
+            runtime: runtime, handle: handle, peer: peer, service: service, protocol: proto, side: side,
+            peerMaxRecordSize: loop.endpoint.peerMaxRecordSize(of: handle) ?? TransportParameters.defaults.maxRecordSize)
         let state = ConnectionState(connection: connection)
         switch side {
         case .initiator:
@@ -109,7 +111,9 @@ final class HostCore: @unchecked Sendable {
                 return
             }
             guard listener.trust.admits(peer) else {
+                let address = loop.endpoint.address(of: handle)
                 loop.endpoint.close(handle, code: .serviceRefused, reason: PeerTrust.refusalReason, now: loop.now)
+                listener.refusals.yield(RefusedPeer(peer: peer, address: address, service: service, protocol: proto))
                 return
             }
             connections[handle] = state
@@ -143,7 +147,10 @@ final class HostCore: @unchecked Sendable {
             connection.end(ConnectionError(.closedLocally(code: .noError, reason: "host shut down")))
         }
         connections = [:]
-        for listener in listeners.values { listener.continuation.finish() }
+        for listener in listeners.values {
+            listener.continuation.finish()
+            listener.refusals.finish()
+        }
         listeners = [:]
         runtime = nil
     }

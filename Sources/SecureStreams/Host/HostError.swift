@@ -23,9 +23,16 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A command on the endpoint failed, for the reason the core gives
         /// (its stream or connection conditions other than those above).
         case command(CommandError)
-        /// This host's socket is of one address family (`local`) and cannot
-        /// reach an address of the other (`remote`).
+        /// This host's socket (`local`) cannot reach `remote`'s address
+        /// family: an IPv4 socket and an IPv6 address, or a socket bound to
+        /// one IPv6 address and an IPv4 address.
         case addressFamilyUnreachable(local: PeerAddress, remote: PeerAddress)
+        /// The host name `name` could not be turned into an address;
+        /// `problem` says why, for a person.
+        case nameNotResolved(name: String, _ problem: String)
+        /// A record of `size` bytes is larger than the largest the peer
+        /// reads whole (`limit`, its record limit): it would never arrive.
+        case recordTooLarge(size: Int, limit: UInt64)
         /// The host was shut down.
         case shutDown
     }
@@ -72,8 +79,32 @@ public struct HostError: Error, Sendable, Equatable, CustomStringConvertible {
         case .emptyRecord: return "a record must hold at least one byte"
         case .command(let error): return error.description
         case .addressFamilyUnreachable(let local, let remote):
-            return "this host's socket is IPv4 (\(local)) and cannot reach \(remote): bind PeerAddress.any(.ipv6) (dual-stack)"
+            if local.family == .ipv4 {
+                return "this host's socket is IPv4 (\(local)) and cannot reach the IPv6 address \(remote): "
+                    + "bind the default (dual-stack) or PeerAddress.any(.ipv6)"
+            }
+            return "this host's socket is bound to the IPv6 address \(local) and cannot reach the IPv4 address "
+                + "\(remote): bind the default (dual-stack) or an IPv4 address"
+        case .nameNotResolved(let name, let problem):
+            return "cannot resolve the host name '\(Self.escaped(name))': \(problem)"
+        case .recordTooLarge(let size, let limit):
+            return "a record of \(size) bytes is larger than the peer's record limit of \(limit) bytes "
+                + "(the largest it reads whole): send it as bytes, or in smaller records"
         case .shutDown: return "the host was shut down"
         }
+    }
+
+    /// `text` with every character outside printable ASCII written as
+    /// `\u{…}`: a name given by someone else never reaches a terminal raw.
+    static func escaped(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            if scalar.value >= 0x20 && scalar.value < 0x7f && scalar != "\\" {
+                result.unicodeScalars.append(scalar)
+            } else {
+                result += "\\u{\(String(scalar.value, radix: 16, uppercase: true))}"
+            }
+        }
+        return result
     }
 }

@@ -84,9 +84,16 @@ public final class Stream: Sendable {
     }
 
     /// Writes `bytes` as one record (the reader gets it whole).
-    /// - Throws: ``HostError`` `.emptyRecord` for no bytes.
+    /// - Throws: ``HostError`` `.emptyRecord` for no bytes;
+    ///   `.recordTooLarge` at once, writing nothing, for a record larger
+    ///   than the peer reads whole (``Connection/peerMaxRecordSize``,
+    ///   16 MiB by default), which would otherwise fill its window and wait
+    ///   forever.
     public func writeRecord(_ bytes: [UInt8]) async throws {
         guard !bytes.isEmpty else { throw HostError(.emptyRecord) }
+        guard UInt64(bytes.count) <= connection.peerMaxRecordSize else {
+            throw HostError(.recordTooLarge(size: bytes.count, limit: connection.peerMaxRecordSize))
+        }
         try await enqueue(.bytes(bytes, offset: 0, endOfRecord: true))
     }
 

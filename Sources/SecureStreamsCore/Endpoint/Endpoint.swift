@@ -127,7 +127,8 @@ public struct Endpoint {
                 maxAckDelayMicroseconds: UInt64(clamping: configuration.maxAckDelay.microsecondsClamped),
                 idleTimeoutMilliseconds: UInt64(clamping: configuration.idleTimeout.microsecondsClamped / 1000),
                 maxDatagramSize: UInt64(configuration.maxDatagramSize),
-                hasHardwareAES: AEADAlgorithm.aesGCM.isHardwareAccelerated))
+                hasHardwareAES: AEADAlgorithm.aesGCM.isHardwareAccelerated,
+                maxRecordSize: min(configuration.maxStreamWindow, configuration.maxConnectionWindow)))
     }
 
     /// This endpoint's EID.

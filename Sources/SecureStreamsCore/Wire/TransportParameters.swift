@@ -41,12 +41,19 @@ public struct TransportParameters: Hashable, Sendable {
     /// absent everywhere else. The responder refuses one that is not newer
     /// than the greatest it accepted from the same static key.
     public var initiationTimestamp: WallClockTime?
+    /// The largest record this end reads whole (PROTOCOL.md §6.3, §6.15, id
+    /// 0x0c): its stream window's cap, default 16 MiB (the default
+    /// `maxStreamWindow`, also what a peer that leaves it out is assumed to
+    /// read). A larger record would fill the window and never complete, so
+    /// the writer refuses it at once.
+    public var maxRecordSize: UInt64
 
     public init(
         service: String? = nil, applicationProtocol: String? = nil,
         initialMaxData: UInt64 = 1 << 20, initialMaxStreamData: UInt64 = 256 << 10,
         initialMaxStreams: UInt64 = 1_024, maxAckDelayMicroseconds: UInt64 = 25_000,
-        idleTimeoutMilliseconds: UInt64 = 30_000, maxDatagramSize: UInt64 = 1_350, hasHardwareAES: Bool = false
+        idleTimeoutMilliseconds: UInt64 = 30_000, maxDatagramSize: UInt64 = 1_350, hasHardwareAES: Bool = false,
+        maxRecordSize: UInt64 = 16 << 20
     ) {
         self.service = service
         self.applicationProtocol = applicationProtocol
@@ -59,6 +66,7 @@ public struct TransportParameters: Hashable, Sendable {
         self.hasHardwareAES = hasHardwareAES
         self.identity = nil
         self.initiationTimestamp = nil
+        self.maxRecordSize = maxRecordSize
     }
 
     /// All defaults, no service or protocol.
@@ -78,6 +86,7 @@ package enum TransportParameterID: UInt64, Sendable, CaseIterable {
     case hardwareAES = 0x09
     case identity = 0x0a
     case initiationTimestamp = 0x0b
+    case maxRecordSize = 0x0c
 }
 
 extension TransportParameters {
@@ -156,6 +165,7 @@ extension TransportParameters {
                 throw .frameEncoding(FrameKind.handshake.frameType, "initiation timestamp is not 12 bytes of seconds and nanoseconds")
             }
             initiationTimestamp = timestamp
+        case .maxRecordSize: maxRecordSize = try Self.varInt(value)
         }
     }
 
@@ -210,6 +220,8 @@ extension TransportParameters {
                 if let initiationTimestamp {
                     body(id, WallClockTime.encodedCount) { writer in _ = initiationTimestamp.encode(into: &writer) }
                 }
+            case .maxRecordSize:
+                Self.visit(maxRecordSize, default: defaults.maxRecordSize, id: id, body)
             }
         }
     }
