@@ -42,7 +42,7 @@ public struct TransportParameters: Hashable, Sendable {
     /// than the greatest it accepted from the same static key.
     public var initiationTimestamp: WallClockTime?
     /// The largest record this end reads whole (PROTOCOL.md §6.3, §6.15, id
-    /// 0x0c): its stream window's cap, default 16 MiB (the default
+    /// 0x14): its stream window's cap, default 16 MiB (the default
     /// `maxStreamWindow`, also what a peer that leaves it out is assumed to
     /// read). A larger record would fill the window and never complete, so
     /// the writer refuses it at once.
@@ -86,7 +86,7 @@ package enum TransportParameterID: UInt64, Sendable, CaseIterable {
     case hardwareAES = 0x09
     case identity = 0x0a
     case initiationTimestamp = 0x0b
-    case maxRecordSize = 0x0c
+    case maxRecordSize = 0x14
 }
 
 extension TransportParameters {

@@ -52,13 +52,13 @@ import Testing
         #expect(TransportParameters.defaults.maxRecordSize == 16 << 20)
         let small = TransportParameters(maxRecordSize: 1 << 20)
         let bytes = build { let ok = small.encode(into: &$0); #expect(ok) }
-        #expect(bytes == [0x0c, 0x04, 0x80, 0x10, 0x00, 0x00])
+        #expect(bytes == [0x14, 0x04, 0x80, 0x10, 0x00, 0x00])
         #expect(Self.decode(parameters: bytes) == .success(small))
         // A peer that leaves it out reads 16 MiB records.
         #expect(Self.decode(parameters: []).map(\.maxRecordSize) == .success(16 << 20))
         // Given twice, or not filling its length: an encoding error.
         #expect((try? Self.decode(parameters: bytes + bytes).get()) == nil)
-        #expect((try? Self.decode(parameters: [0x0c, 0x02, 0x05]).get()) == nil)
+        #expect((try? Self.decode(parameters: [0x14, 0x02, 0x05]).get()) == nil)
     }
 
     @Test func unknownIdsAreSkipped() {
