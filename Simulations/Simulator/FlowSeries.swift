@@ -49,6 +49,21 @@ public struct FlowSeries: Sendable {
     public var completedAt: Duration?
     /// Payload bytes of the client's workload delivered to the application by the end of the run.
     public var deliveredBytes: Int = 0
+    /// When the client started (its ``HostSpec/start``).
+    public var start: Duration = .zero
+    /// Each connection's handshake duration, in order (one per connection that connected).
+    public var connectDurations: [Duration] = []
+    /// A connection of the client ended before its workload did.
+    public var failed = false
+    /// Loss and retransmission as each side's endpoint counted them, summed
+    /// over the client's connections: the client's side (what it sent
+    /// upstream) and the server's side of the same connections (downstream).
+    public var clientRetransmittedBytes: UInt64 = 0
+    public var clientLostPackets: UInt64 = 0
+    public var serverRetransmittedBytes: UInt64 = 0
+    public var serverLostPackets: UInt64 = 0
+    /// Key updates the client's endpoint counted (sent and received), summed over its connections.
+    public var keyUpdates: UInt64 = 0
     /// On the sampling grid, while the client's connection existed.
     public var samples: [FlowSample] = []
     /// Every time the client's lost-packet counter went up, by how much, at
