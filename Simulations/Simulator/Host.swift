@@ -130,8 +130,8 @@ struct Host {
             if handle == connection, !isDone, !roundDone, !failed {
                 failed = true
                 invariants.fail(.liveness, """
-                    \(spec.name): connection \(round + 1) of \(spec.connections) closed (\(error)) before its workload finished, in phase \(phase) \
-                    at \(now)
+                    \(spec.name): connection closed (\(error)) before the workload finished, in phase \(phase) \
+                    of connection \(round + 1) of \(spec.connections), at \(now)
                     """)
             }
         default:

@@ -136,7 +136,12 @@ final class Runner {
             // connection died) does not: the other clients go on, and every
             // later failure is reported too.
             if invariants.hasCorrectnessViolation { break }
-            if statistics.completion == nil, hosts.allSatisfy({ $0.clientIndex == nil || $0.isFinished }) {
+            let clientsFinished = hosts.allSatisfy { $0.clientIndex == nil || $0.isFinished }
+            if statistics.completion == nil, clientsFinished, !hosts.allSatisfy({ $0.clientIndex == nil || $0.isDone }) {
+                // Every client is done or failed, and some failed: nothing more to wait for.
+                break
+            }
+            if statistics.completion == nil, clientsFinished {
                 statistics.completion = now - .zero
                 snapshotConnections()
                 closeClients()
