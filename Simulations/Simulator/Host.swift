@@ -86,6 +86,11 @@ struct Host {
         }
     }
 
+    /// Something happened to the host since it was last serviced (a datagram, a connect, a close).
+    var needsService = true
+    /// ``Invariants/completions`` when the host was last serviced.
+    var seenCompletions = 0
+
     /// Done or failed: the client will do nothing more.
     var isFinished: Bool { isDone || failed }
 

@@ -19,6 +19,7 @@ extension Runner {
                 to: hosts[server].endpoint.endpointID, at: hosts[server].spec.address,
                 service: "sim", protocol: "workload", now: now)
             hosts[index].connectStartedAt = now
+            hosts[index].needsService = true
         } catch {
             hosts[index].failed = true
             invariants.fail(.correctness, "\(hosts[index].spec.name): connect refused: \(error)")
@@ -58,6 +59,7 @@ extension Runner {
         for index in hosts.indices {
             guard let connection = hosts[index].connection, !hosts[index].closed.contains(connection) else { continue }
             hosts[index].endpoint.close(connection, now: now)
+            hosts[index].needsService = true
         }
     }
 

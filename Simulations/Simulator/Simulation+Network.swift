@@ -75,6 +75,7 @@ extension Runner {
             trace.add(datagram, at: now)
             var bytes = datagram.bytes
             bytes.withUnsafeMutableBytes { hosts[index].endpoint.handleDatagram($0, from: datagram.source, now: now) }
+            hosts[index].needsService = true
         case .internet:
             if let host = hosts.firstIndex(where: { $0.spec.behind == nil && $0.spec.address.ipBytes == datagram.destination.ipBytes }) {
                 forward(datagram, from: .internet, to: .host(host))
