@@ -116,11 +116,14 @@ struct FlowSampler {
     /// The next grid time to sample.
     private var nextSample = Timestamp.zero
     private var lastLost: [UInt64]
+    /// The connection `lastLost` counts for: a client's next connection counts from 0 again.
+    private var lastConnection: [ConnectionHandle?]
 
     init(clients: [String], sampling: Sampling?) {
         interval = sampling?.interval
         series = clients.map(FlowSeries.init(client:))
         lastLost = Array(repeating: 0, count: clients.count)
+        lastConnection = Array(repeating: nil, count: clients.count)
     }
 
     /// Called once per simulator step, after everything due at `now` ran and
@@ -132,6 +135,10 @@ struct FlowSampler {
         for host in hosts {
             guard let client = host.clientIndex, let connection = host.connection,
                   let stats = host.endpoint.statistics(of: connection) else { continue }
+            if lastConnection[client] != connection {
+                lastConnection[client] = connection
+                lastLost[client] = 0
+            }
             if stats.packetsLost > lastLost[client] {
                 series[client].losses.append((now - .zero, Int(stats.packetsLost - lastLost[client])))
                 lastLost[client] = stats.packetsLost
