@@ -63,6 +63,8 @@ public struct Datagram: Sendable {
     public var source: PeerAddress
     public var destination: PeerAddress
     public var bytes: [UInt8]
+    /// A link changed its bytes on the way (counted as a drop when it reaches a host).
+    public var corrupted = false
 }
 
 extension RandomNumberGenerator {

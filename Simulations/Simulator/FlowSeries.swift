@@ -49,6 +49,21 @@ public struct FlowSeries: Sendable {
     public var completedAt: Duration?
     /// Payload bytes of the client's workload delivered to the application by the end of the run.
     public var deliveredBytes: Int = 0
+    /// When the client started (its ``HostSpec/start``).
+    public var start: Duration = .zero
+    /// Each connection's handshake duration, in order (one per connection that connected).
+    public var connectDurations: [Duration] = []
+    /// A connection of the client ended before its workload did.
+    public var failed = false
+    /// Loss and retransmission as each side's endpoint counted them, summed
+    /// over the client's connections: the client's side (what it sent
+    /// upstream) and the server's side of the same connections (downstream).
+    public var clientRetransmittedBytes: UInt64 = 0
+    public var clientLostPackets: UInt64 = 0
+    public var serverRetransmittedBytes: UInt64 = 0
+    public var serverLostPackets: UInt64 = 0
+    /// Key updates the client's endpoint counted (sent and received), summed over its connections.
+    public var keyUpdates: UInt64 = 0
     /// On the sampling grid, while the client's connection existed.
     public var samples: [FlowSample] = []
     /// Every time the client's lost-packet counter went up, by how much, at
@@ -101,11 +116,14 @@ struct FlowSampler {
     /// The next grid time to sample.
     private var nextSample = Timestamp.zero
     private var lastLost: [UInt64]
+    /// The connection `lastLost` counts for: a client's next connection counts from 0 again.
+    private var lastConnection: [ConnectionHandle?]
 
     init(clients: [String], sampling: Sampling?) {
         interval = sampling?.interval
         series = clients.map(FlowSeries.init(client:))
         lastLost = Array(repeating: 0, count: clients.count)
+        lastConnection = Array(repeating: nil, count: clients.count)
     }
 
     /// Called once per simulator step, after everything due at `now` ran and
@@ -117,6 +135,10 @@ struct FlowSampler {
         for host in hosts {
             guard let client = host.clientIndex, let connection = host.connection,
                   let stats = host.endpoint.statistics(of: connection) else { continue }
+            if lastConnection[client] != connection {
+                lastConnection[client] = connection
+                lastLost[client] = 0
+            }
             if stats.packetsLost > lastLost[client] {
                 series[client].losses.append((now - .zero, Int(stats.packetsLost - lastLost[client])))
                 lastLost[client] = stats.packetsLost

@@ -32,28 +32,80 @@ struct Host {
     // Client state.
     var connection: ConnectionHandle?
     var isConnected = false
+    /// The connection (0-based) running the workload now; ``HostSpec/connections`` run in turn.
+    var round = 0
+    /// The phase within the workload of the current connection.
     var phase = 0
     var phaseStart = Timestamp.zero
-    /// When the handshake completed and when the whole workload was done (clients).
+    /// When the current connection was opened.
+    var connectStartedAt: Timestamp?
+    /// When the first handshake completed and when the whole workload was done (clients).
     var connectedAt: Timestamp?
     var doneAt: Timestamp?
+    /// Handshake durations, one per connection that connected.
+    var connectDurations: [Duration] = []
     var opened = 0
     var writers: [StreamWriter] = []
     var responseReader: Reader?
+    /// The current connection's workload is done; the runner closes it and opens the next.
+    var roundDone = false
     var isDone = false
+    /// The client's connection ended before its workload did (a liveness failure, reported once).
+    var failed = false
+    /// The current connection's counters were added to the totals.
+    var roundCounted = false
+    /// Counters summed over the client's finished connections (its own side).
+    var totals = SideTotals()
+    /// Counters of the server side of this client's finished connections.
+    var serverTotals = SideTotals()
+    // Servers: which client each accepted connection serves (from the first stream header).
+    var clientOfConnection: [ConnectionHandle: Int] = [:]
+    /// Servers: the latest connection of each client, by client index.
+    var connectionOfClient: [Int: ConnectionHandle] = [:]
     // Both.
+    /// Streams with a `streamReadable` or `streamWritable` event not yet acted on:
+    /// the workload reads or writes a stream only when it is new or ready, so
+    /// a host with many streams does not poll every one of them at every step.
+    var readyStreams: Set<StreamKey> = []
     var readers: [Reader] = []
     var closed: Set<ConnectionHandle> = []
     var finishedKeys: [StreamKey] = []
+
+    /// Loss and retransmission counters of one side of a client's connections.
+    struct SideTotals: Sendable, Equatable {
+        var bytesRetransmitted: UInt64 = 0
+        var packetsLost: UInt64 = 0
+        var packetsSent: UInt64 = 0
+        var keyUpdates: UInt64 = 0
+
+        mutating func add(_ statistics: ConnectionStatistics) {
+            bytesRetransmitted += statistics.bytesRetransmitted
+            packetsLost += statistics.packetsLost
+            packetsSent += statistics.packetsSent
+            keyUpdates += statistics.keyUpdates
+        }
+    }
+
+    /// Something happened to the host since it was last serviced (a datagram, a connect, a close).
+    var needsService = true
+    /// ``Invariants/completions`` when the host was last serviced.
+    var seenCompletions = 0
+
+    /// Done or failed: the client will do nothing more.
+    var isFinished: Bool { isDone || failed }
+
+    /// The index of the current phase among all the client's phases (every connection's).
+    var globalPhase: Int { round * workload.count + phase }
 
     var workload: [WorkloadPhase] {
         if case .client(_, let workload) = spec.role { return workload }
         return []
     }
 
-    /// When the workload itself next needs to run (an idle phase ending).
+    /// When the workload itself next needs to run (an idle phase ending, or the client's start).
     var wakeTime: Timestamp? {
-        guard !isDone, isConnected, phase < workload.count, case .idle(let duration) = workload[phase] else { return nil }
+        if clientIndex != nil, connection == nil, !isFinished { return Timestamp.zero + spec.start }
+        guard !isFinished, isConnected, phase < workload.count, case .idle(let duration) = workload[phase] else { return nil }
         return phaseStart + duration
     }
 
@@ -65,7 +117,8 @@ struct Host {
             if handle == connection {
                 isConnected = true
                 phaseStart = now
-                connectedAt = now
+                if connectedAt == nil { connectedAt = now }
+                if let connectStartedAt { connectDurations.append(now - connectStartedAt) }
             }
         case .streamOpened(let handle, let stream):
             if closed.contains(handle) { invariants.fail(.correctness, "\(spec.name): stream \(stream) opened after close") }
@@ -74,99 +127,21 @@ struct Host {
             if closed.contains(handle) {
                 invariants.fail(.correctness, "\(spec.name): \(stream) readable after its connection closed")
             }
+            readyStreams.insert(StreamKey(connection: handle, stream: stream))
+        case .streamWritable(let handle, let stream):
+            readyStreams.insert(StreamKey(connection: handle, stream: stream))
         case .closed(let handle, let error):
             closed.insert(handle)
-            if handle == connection, !isDone {
-                invariants.fail(.liveness, "\(spec.name): connection closed (\(error)) before the workload finished, in phase \(phase)")
+            if handle == connection, !isDone, !roundDone, !failed {
+                failed = true
+                invariants.fail(.liveness, """
+                    \(spec.name): connection closed (\(error)) before the workload finished, in phase \(phase) \
+                    of connection \(round + 1) of \(spec.connections), at \(now)
+                    """)
             }
         default:
             break
         }
-    }
-
-    // MARK: - Client
-
-    /// Runs the current phase as far as it goes now.
-    mutating func runClient(invariants: inout Invariants, chunk: inout Chunk, now: Timestamp) {
-        guard let clientIndex, let connection, isConnected, !isDone, !closed.contains(connection) else { return }
-        while phase < workload.count {
-            let current = workload[phase]
-            switch current {
-            case .idle(let duration):
-                guard now >= phaseStart + duration else { return }
-            case .bulk, .records:
-                openStreams(current, client: clientIndex, upTo: current.streamCount, invariants: &invariants)
-                pumpWriters(invariants: &invariants, chunk: &chunk)
-                guard invariants.completedStreams(client: clientIndex, phase: phase) == current.streamCount else { return }
-            case .requestResponse(let count, let requestBytes, _):
-                if responseReader == nil, opened < count {
-                    let before = opened
-                    openStreams(current, client: clientIndex, upTo: opened + 1, invariants: &invariants, requestBytes: requestBytes)
-                    if opened > before, let writer = writers.last {
-                        var reader = Reader(key: StreamKey(connection: connection, stream: writer.id))
-                        reader.client = clientIndex
-                        reader.phase = phase
-                        reader.ordinal = opened - 1
-                        reader.haveHeader = true
-                        responseReader = reader
-                    }
-                }
-                pumpWriters(invariants: &invariants, chunk: &chunk)
-                if var reader = responseReader {
-                    readResponse(&reader, phase: current, invariants: &invariants)
-                    responseReader = reader.ended ? nil : reader
-                }
-                guard responseReader == nil, opened == count else { return }
-            }
-            phase += 1
-            phaseStart = now
-            opened = 0
-            writers = []
-        }
-        isDone = true
-        doneAt = now
-    }
-
-    private mutating func openStreams(_ current: WorkloadPhase, client: Int, upTo target: Int,
-                                      invariants: inout Invariants, requestBytes: Int = 0) {
-        guard let connection else { return }
-        while opened < target {
-            guard let id = try? endpoint.openStream(on: connection) else { return }
-            let ordinal = opened
-            var segments: [StreamWriter.Segment] = [.bytes(Content.header(client: client, phase: phase, ordinal: ordinal), record: true)]
-            let tag = Content.tag(client: client, phase: phase, ordinal: ordinal)
-            switch current {
-            case .bulk:
-                let count = current.bulkBytes(ordinal: ordinal)
-                if count > 0 { segments.append(.pattern(tag: tag, count: count, record: false)) }
-            case .requestResponse:
-                if requestBytes > 0 { segments.append(.pattern(tag: tag, count: requestBytes, record: false)) }
-            case .records:
-                for index in current.recordIndices(ordinal: ordinal) {
-                    segments.append(.pattern(tag: Content.tag(client: client, phase: phase, ordinal: index),
-                                             count: current.recordSize(client: client, phase: phase, index: index), record: true))
-                }
-            case .idle:
-                break
-            }
-            writers.append(StreamWriter(id: id, segments: segments))
-            opened += 1
-        }
-    }
-
-    private mutating func pumpWriters(invariants: inout Invariants, chunk: inout Chunk) {
-        guard let connection else { return }
-        for i in writers.indices where !writers[i].finished {
-            if let problem = writers[i].pump(&endpoint, on: connection, chunk: &chunk) {
-                invariants.fail(.correctness, "\(spec.name): \(problem)")
-            }
-        }
-    }
-
-    private mutating func readResponse(_ reader: inout Reader, phase current: WorkloadPhase, invariants: inout Invariants) {
-        guard case .requestResponse(_, _, let responseBytes) = current else { return }
-        let tag = Content.tag(client: reader.client, phase: reader.phase, ordinal: reader.ordinal, response: true)
-        readBytes(&reader, expected: responseBytes, tag: tag, what: "response", invariants: &invariants)
     }
 
     // MARK: - Server
@@ -177,6 +152,10 @@ struct Host {
         var i = 0
         while i < readers.count {
             var reader = readers[i]
+            guard readyStreams.remove(reader.key) != nil || !reader.haveHeader else {
+                i += 1
+                continue
+            }
             serve(&reader, clientSpecs: clientSpecs, invariants: &invariants, chunk: &chunk)
             if reader.ended && (reader.responder?.finished ?? true) {
                 finishedKeys.append(reader.key)
@@ -186,13 +165,15 @@ struct Host {
                 i += 1
             }
         }
-        // Nothing may be read from a stream after its end.
-        for key in finishedKeys where !closed.contains(key.connection) {
+        // Nothing may be read from a stream after its end (which would make it readable again).
+        for key in finishedKeys where !closed.contains(key.connection) && readyStreams.remove(key) != nil {
             if let bytes = try? endpoint.read(from: key.stream, on: key.connection, maxBytes: 1), !bytes.isEmpty {
                 invariants.fail(.correctness, "\(spec.name): \(key.stream) delivered bytes after its end")
             }
         }
         if finishedKeys.count > 64 { finishedKeys.removeFirst(finishedKeys.count - 64) }
+        // Events for streams nobody reads any more (reset, or finished beyond the 64 kept) are not kept.
+        if readers.isEmpty { readyStreams.removeAll() }
     }
 
     private mutating func serve(_ reader: inout Reader, clientSpecs: [HostSpec],
@@ -202,16 +183,19 @@ struct Host {
         if !reader.haveHeader {
             guard let header = try? endpoint.readRecord(from: key.stream, on: key.connection) else { return }
             guard let parsed = Content.parseHeader(header), parsed.client < clientSpecs.count,
-                  case .client(_, let workload) = clientSpecs[parsed.client].role, parsed.phase < workload.count else {
+                  case .client(_, let workload) = clientSpecs[parsed.client].role,
+                  parsed.phase < workload.count * clientSpecs[parsed.client].connections else {
                 invariants.fail(.correctness, "\(spec.name): \(key.stream) began with a bad header \(header)")
                 reader.ended = true
                 return
             }
             (reader.client, reader.phase, reader.ordinal) = parsed
             reader.haveHeader = true
+            clientOfConnection[key.connection] = parsed.client
+            connectionOfClient[parsed.client] = key.connection
         }
         guard case .client(_, let workload) = clientSpecs[reader.client].role else { return }
-        let current = workload[reader.phase]
+        let current = workload[reader.phase % workload.count]
         let tag = Content.tag(client: reader.client, phase: reader.phase, ordinal: reader.ordinal)
         let wasEnded = reader.ended
         switch current {
@@ -232,8 +216,8 @@ struct Host {
             }
         case .records:
             readRecords(&reader, phase: current, invariants: &invariants)
-        case .idle:
-            invariants.fail(.correctness, "\(spec.name): a stream for an idle phase")
+        case .idle, .keyUpdate:
+            invariants.fail(.correctness, "\(spec.name): a stream for a phase that opens none")
             reader.ended = true
         }
         // Request/response phases complete on the client, when it has read every response.
@@ -244,7 +228,7 @@ struct Host {
     }
 
     /// Reads payload bytes, checking each against the plan, up to the end.
-    private mutating func readBytes(_ reader: inout Reader, expected: Int, tag: UInt64, what: String,
+    mutating func readBytes(_ reader: inout Reader, expected: Int, tag: UInt64, what: String,
                                     invariants: inout Invariants) {
         let key = reader.key
         while !reader.ended {

@@ -29,7 +29,12 @@ struct Invariants {
 
     mutating func streamCompleted(client: Int, phase: Int) {
         completed[client][phase] += 1
+        completions += 1
     }
+
+    /// Streams completed so far, all clients together: a change tells the
+    /// runner a client may have finished a phase.
+    private(set) var completions = 0
 
     func completedStreams(client: Int, phase: Int) -> Int { completed[client][phase] }
 

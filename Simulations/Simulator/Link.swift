@@ -9,13 +9,13 @@ struct Link {
 
     /// Why a datagram did not make it.
     enum Drop: String, CaseIterable {
-        case down, mtu, loss, burstLoss, queueFull, noBandwidth
+        case down, mtu, loss, burstLoss, queueFull, noBandwidth, dropList
     }
 
     /// What the link does with a datagram: nothing, or deliver copies at these times.
     enum Outcome {
         case dropped(Drop)
-        case deliver([(arrival: Timestamp, bytes: [UInt8])])
+        case deliver([(arrival: Timestamp, bytes: [UInt8], corrupted: Bool)])
     }
 
     var spec: LinkSpec
@@ -30,6 +30,8 @@ struct Link {
     private var queuedHead = 0
     private var queuedBytes = 0
     private(set) var sent = 0
+    /// Datagrams in a row lost or corrupted by the random impairments (for `maxConsecutiveDrops`).
+    private var impairedInARow = 0
 
     init(spec: LinkSpec, random: SeededRandom) {
         self.spec = spec
@@ -38,16 +40,26 @@ struct Link {
 
     mutating func send(_ bytes: [UInt8], now: Timestamp) -> Outcome {
         sent += 1
+        if spec.dropIndices.contains(sent - 1) { return .dropped(.dropList) }
         return admit(bytes, now: now)
     }
 
     private mutating func admit(_ bytes: [UInt8], now: Timestamp) -> Outcome {
         guard state == .up else { return .dropped(.down) }
         guard bytes.count <= spec.mtu else { return .dropped(.mtu) }
-        if random.chance(spec.loss) { return .dropped(.loss) }
+        // At the cap, the draws still happen (so the rest of the run draws
+        // the same numbers) but their verdict is ignored.
+        let capped = spec.maxConsecutiveDrops.map { impairedInARow >= $0 } ?? false
+        if random.chance(spec.loss), !capped {
+            impairedInARow += 1
+            return .dropped(.loss)
+        }
         if let burst = spec.burstLoss {
             inBadState = inBadState ? !random.chance(burst.badToGood) : random.chance(burst.goodToBad)
-            if random.chance(inBadState ? burst.lossInBad : burst.lossInGood) { return .dropped(.burstLoss) }
+            if random.chance(inBadState ? burst.lossInBad : burst.lossInGood), !capped {
+                impairedInARow += 1
+                return .dropped(.burstLoss)
+            }
         }
         drainQueue(now: now)
         if let limit = spec.queuePackets, queued.count - queuedHead >= limit { return .dropped(.queueFull) }
@@ -73,13 +85,20 @@ struct Link {
         if spec.jitter > .zero { arrival += randomDuration(upTo: spec.jitter) }
         if random.chance(spec.reorderProbability) { arrival += spec.reorderDelay }
         var payload = bytes
-        if random.chance(spec.corrupt), !payload.isEmpty {
-            let index = Int.random(in: 0..<payload.count, using: &random)
-            payload[index] ^= UInt8.random(in: 1...255, using: &random)
+        var corrupted = false
+        if random.chance(spec.corrupt), !payload.isEmpty, !capped {
+            let first = spec.corruptBytes?.lowerBound ?? 0
+            let last = min(spec.corruptBytes?.upperBound ?? payload.count - 1, payload.count - 1)
+            if first <= last {
+                let index = Int.random(in: first...last, using: &random)
+                payload[index] ^= UInt8.random(in: 1...255, using: &random)
+                corrupted = true
+            }
         }
-        var copies = [(arrival, payload)]
+        impairedInARow = corrupted ? impairedInARow + 1 : 0
+        var copies = [(arrival, payload, corrupted)]
         if random.chance(spec.duplicate) {
-            copies.append((arrival + .microseconds(100) + randomDuration(upTo: spec.jitter), payload))
+            copies.append((arrival + .microseconds(100) + randomDuration(upTo: spec.jitter), payload, corrupted))
         }
         return .deliver(copies)
     }

@@ -14,12 +14,14 @@ public struct DeliveredDatagram: Sendable {
 
 /// Builds a classic pcap capture (libpcap format, microsecond timestamps,
 /// magic 0xa1b2c3d4 written little-endian) of UDP datagrams with
-/// synthesized IPv4 and UDP headers, link type RAW (101): each record is a
-/// bare IPv4 packet. Timestamps are virtual time since the start of the run.
+/// synthesized IP and UDP headers, link type RAW (101): each record is a
+/// bare IPv4 or IPv6 packet. Timestamps are virtual time since the start of the run.
 ///
-/// The IPv4 header checksum is computed; the UDP checksum is 0 ("not
-/// computed", allowed over IPv4, RFC 768). Datagrams with an IPv6 address
-/// are skipped (the simulator's scenarios are IPv4) and counted.
+/// The IPv4 header checksum is computed; over IPv4 the UDP checksum is 0 ("not
+/// computed", allowed by RFC 768), over IPv6 it is computed (required there).
+/// A datagram whose two addresses are of different families (only a
+/// misconfigured scenario sends one) or too large for a UDP length is
+/// skipped and counted.
 public struct PcapWriter: Sendable {
     /// The file so far: the global header, then one record per datagram.
     public private(set) var bytes: [UInt8]
@@ -49,13 +51,18 @@ public struct PcapWriter: Sendable {
     }
 
     public mutating func add(time: Duration, source: PeerAddress, destination: PeerAddress, payload: [UInt8]) {
-        guard source.family == .ipv4, destination.family == .ipv4,
-              payload.count <= Int(UInt16.max) - 28 else {
+        guard source.family == destination.family, payload.count <= Int(UInt16.max) - 28 else {
             skipped += 1
             return
         }
-        let packet = Self.ipv4UDP(source: source, destination: destination, payload: payload, identification: identification)
-        identification &+= 1
+        let packet: [UInt8]
+        switch source.family {
+        case .ipv4:
+            packet = Self.ipv4UDP(source: source, destination: destination, payload: payload, identification: identification)
+            identification &+= 1
+        case .ipv6:
+            packet = Self.ipv6UDP(source: source, destination: destination, payload: payload)
+        }
         let (seconds, attoseconds) = max(time, .zero).components
         append32(UInt32(truncatingIfNeeded: seconds))
         append32(UInt32(attoseconds / 1_000_000_000_000))
@@ -89,6 +96,29 @@ public struct PcapWriter: Sendable {
         ]
         packet += payload
         return packet
+    }
+
+    /// An IPv6 packet (40-byte header, hop limit 64, no extension headers)
+    /// carrying a UDP datagram, with the UDP checksum IPv6 requires (RFC 8200 §8.1).
+    public static func ipv6UDP(source: PeerAddress, destination: PeerAddress, payload: [UInt8]) -> [UInt8] {
+        let udpLength = 8 + payload.count
+        var udp: [UInt8] = [
+            UInt8(source.port >> 8), UInt8(source.port & 0xff),
+            UInt8(destination.port >> 8), UInt8(destination.port & 0xff),
+            UInt8(udpLength >> 8), UInt8(udpLength & 0xff),
+            0x00, 0x00,
+        ]
+        udp += payload
+        let pseudo = source.ipBytes + destination.ipBytes
+            + [0, 0, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 0, 0, 0, 17]
+        var checksum = internetChecksum(pseudo + udp)
+        if checksum == 0 { checksum = 0xffff }
+        udp[6] = UInt8(checksum >> 8)
+        udp[7] = UInt8(checksum & 0xff)
+        var packet: [UInt8] = [0x60, 0, 0, 0, UInt8(udpLength >> 8), UInt8(udpLength & 0xff), 17, 64]
+        packet += source.ipBytes
+        packet += destination.ipBytes
+        return packet + udp
     }
 
     /// The RFC 1071 one's-complement sum of 16-bit big-endian words, complemented.

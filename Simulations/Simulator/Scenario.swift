@@ -16,6 +16,8 @@ public struct Scenario: Sendable, Equatable {
     public var links: [LinkSpec]
     public var events: [TimedEvent]
     public var criteria: Criteria
+    /// Competing traffic that is not SecureStreams (``CrossFlowSpec``).
+    public var crossTraffic: [CrossFlowSpec] = []
 
     public init(name: String, seed: UInt64 = 1, budget: Duration = .seconds(120), hosts: [HostSpec],
                 nats: [NATSpec] = [], links: [LinkSpec] = [], events: [TimedEvent] = [], criteria: Criteria = Criteria(), summary: String? = nil) {
@@ -47,6 +49,15 @@ public struct HostSpec: Sendable, Equatable {
     public var role: Role
     /// The NAT in front of it, or `nil` for a host on the internet.
     public var behind: String?
+    /// The host's ``EndpointConfiguration`` knobs that differ from the core's defaults.
+    public var endpoint = EndpointSettings()
+    /// Clients: when the first connection starts (virtual time since the start of the run).
+    public var start: Duration = .zero
+    /// Clients: how many connections run the workload one after the other,
+    /// each opened when the previous one's workload is done and closed.
+    public var connections = 1
+    /// Clients: what this client alone must achieve.
+    public var criteria = ClientCriteria()
 
     public init(name: String, address: PeerAddress, role: Role, behind: String? = nil) {
         self.name = name
@@ -67,6 +78,59 @@ public enum WorkloadPhase: Sendable, Equatable {
     case records(count: Int, minBytes: Int, maxBytes: Int, streams: Int)
     /// Nothing sent for `duration`.
     case idle(Duration)
+    /// The client asks its endpoint for a key update (PROTOCOL.md §5.3),
+    /// then waits until its next packet went out under the new key.
+    case keyUpdate
+}
+
+/// Per-host ``EndpointConfiguration`` overrides; `nil` keeps the core's default.
+public struct EndpointSettings: Sendable, Equatable {
+    /// ``EndpointConfiguration/alwaysRequireCookie``: every Initiation pays the cookie round trip.
+    public var alwaysRequireCookie: Bool?
+    public var keyUpdatePackets: UInt64?
+    public var keyUpdateInterval: Duration?
+    public var idleTimeout: Duration?
+    /// ``EndpointConfiguration/handshakeTimeout``: how long an initiator keeps retrying.
+    public var handshakeTimeout: Duration?
+    public var keepAliveInterval: Duration?
+    public var maxAckDelay: Duration?
+    public var maxDatagramSize: Int?
+    public var initialMaxStreams: UInt64?
+    public var initialMaxData: UInt64?
+    public var initialMaxStreamData: UInt64?
+
+    public init() {}
+
+    /// `base` with every set knob applied.
+    public func applied(to base: EndpointConfiguration) -> EndpointConfiguration {
+        var configuration = base
+        if let alwaysRequireCookie { configuration.alwaysRequireCookie = alwaysRequireCookie }
+        if let keyUpdatePackets { configuration.keyUpdatePackets = keyUpdatePackets }
+        if let keyUpdateInterval { configuration.keyUpdateInterval = keyUpdateInterval }
+        if let idleTimeout { configuration.idleTimeout = idleTimeout }
+        if let handshakeTimeout { configuration.handshakeTimeout = handshakeTimeout }
+        if let keepAliveInterval { configuration.keepAliveInterval = keepAliveInterval }
+        if let maxAckDelay { configuration.maxAckDelay = maxAckDelay }
+        if let maxDatagramSize { configuration.maxDatagramSize = maxDatagramSize }
+        if let initialMaxStreams { configuration.initialMaxStreams = initialMaxStreams }
+        if let initialMaxData { configuration.initialMaxData = initialMaxData }
+        if let initialMaxStreamData { configuration.initialMaxStreamData = initialMaxStreamData }
+        return configuration
+    }
+}
+
+/// What one client must achieve, measured from its own ``HostSpec/start``.
+public struct ClientCriteria: Sendable, Equatable {
+    /// Every connection's handshake completed within this of its start.
+    public var connectWithin: Duration?
+    /// The whole workload (every connection) done within this of the client's start.
+    public var completionWithin: Duration?
+    /// The client's payload bits over (completion − start).
+    public var minGoodput: Double?
+    /// At least this many key updates on the client's connections (sent, summed).
+    public var minKeyUpdates: UInt64?
+
+    public init() {}
 }
 
 /// RFC 4787 §4.1 mapping, §5 filtering kinds.
@@ -144,6 +208,16 @@ public struct LinkSpec: Sendable, Equatable {
     public var reorderDelay: Duration = .milliseconds(20)
     public var duplicate: Double = 0
     public var corrupt: Double = 0
+    /// Corruption hits a byte in this range of offsets only (clipped to the
+    /// datagram; a datagram shorter than its start is left whole).
+    public var corruptBytes: ClosedRange<Int>?
+    /// Indices (0-based, counting every datagram that enters this direction
+    /// of the link) dropped for certain, before any other impairment.
+    public var dropIndices: Set<Int> = []
+    /// At most this many datagrams in a row are lost or corrupted by the
+    /// random impairments (`loss`, `burstLoss`, `corrupt`); the next one
+    /// passes untouched. Drop lists, queues and outages are not capped.
+    public var maxConsecutiveDrops: Int?
 
     public init(from: String, to: String) {
         self.from = from
@@ -195,5 +269,42 @@ public struct Criteria: Sendable, Equatable {
     public init(completionWithin: Duration? = nil, minGoodput: Double? = nil) {
         self.completionWithin = completionWithin
         self.minGoodput = minGoodput
+    }
+}
+
+/// A competing flow that is not SecureStreams: datagrams from host `from`
+/// to host `to`, through the same links, queues and NATs as everything else,
+/// addressed to the hosts' IPs at `port` (so the endpoints never see them).
+public struct CrossFlowSpec: Sendable, Equatable {
+    /// TCP-like congestion control models (RFC 5681 Reno, RFC 9438 CUBIC).
+    public enum CongestionModel: String, Sendable, Equatable, CaseIterable {
+        case reno, cubic
+    }
+
+    public enum Kind: Sendable, Equatable {
+        /// One `packetBytes` datagram every `packetBytes × 8 / bitsPerSecond`, whatever happens to them.
+        case constantRate(bitsPerSecond: UInt64)
+        /// A window-based bulk sender with per-packet acknowledgements from
+        /// the receiver (ACK datagrams of 40 bytes on the reverse path).
+        case tcp(CongestionModel)
+    }
+
+    public var name: String
+    public var kind: Kind
+    public var from: String
+    public var to: String
+    /// The UDP port the flow uses at both ends (never a host's own port).
+    public var port: UInt16
+    public var packetBytes: Int = 1_200
+    public var start: Duration = .zero
+    /// How long the sender keeps sending; `nil`: until the run ends.
+    public var duration: Duration?
+
+    public init(name: String, kind: Kind, from: String, to: String, port: UInt16) {
+        self.name = name
+        self.kind = kind
+        self.from = from
+        self.to = to
+        self.port = port
     }
 }

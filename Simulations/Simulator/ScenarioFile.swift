@@ -33,7 +33,7 @@ public enum ScenarioFile {
     }
 
     private static func scenario(_ root: Cursor) throws(ScenarioError) -> Scenario {
-        try root.allow(["name", "description", "seed", "budgetSeconds", "hosts", "nats", "links", "events", "criteria"])
+        try root.allow(["name", "description", "seed", "budgetSeconds", "hosts", "nats", "links", "events", "criteria", "crossTraffic"])
         var scenario = Scenario(name: try root.required("name").string(), hosts: [])
         if let summary = try root.optional("description") { scenario.summary = try summary.string() }
         if let seed = try root.optional("seed") { scenario.seed = UInt64(try seed.integer(in: 0...Int.max)) }
@@ -69,6 +69,9 @@ public enum ScenarioFile {
                 }
                 scenario.links.append(spec)
             }
+        }
+        for flow in try root.optional("crossTraffic")?.array() ?? [] {
+            scenario.crossTraffic.append(try crossFlowSpec(flow, hosts: scenario.hosts, taken: scenario.crossTraffic))
         }
         let labels = scenario.links.map(\.label)
         for event in try root.optional("events")?.array() ?? [] {
@@ -106,22 +109,32 @@ public enum ScenarioFile {
             guard natNames.contains(natName) else { throw nat.failure("expected the name of a NAT, got \"\(natName)\"") }
             behind = natName
         }
+        let common = ["name", "address", "role", "behind", "endpoint"]
         let role = try host.required("role")
+        var spec: HostSpec
         switch try role.string() {
         case "server":
-            try host.allow(["name", "address", "role", "behind"])
-            return HostSpec(name: name, address: address, role: .server, behind: behind)
+            try host.allow(common)
+            spec = HostSpec(name: name, address: address, role: .server, behind: behind)
         case "client":
-            try host.allow(["name", "address", "role", "behind", "server", "workload"])
+            try host.allow(common + ["server", "workload", "startMs", "connections", "criteria"])
             let server = try host.required("server").string()
             let phases = try host.required("workload").array()
             guard !phases.isEmpty else { throw host.member("workload").failure("expected at least one phase") }
             var workload: [WorkloadPhase] = []
             for phase in phases { workload.append(try workloadPhase(phase)) }
-            return HostSpec(name: name, address: address, role: .client(server: server, workload: workload), behind: behind)
+            spec = HostSpec(name: name, address: address, role: .client(server: server, workload: workload), behind: behind)
+            if let start = try host.optional("startMs") { spec.start = try start.milliseconds() }
+            if let connections = try host.optional("connections") { spec.connections = try connections.integer(in: 1...10_000) }
+            guard workload.count * spec.connections <= maxPhasesPerClient else {
+                throw host.member("connections").failure("workload phases × connections must be at most \(maxPhasesPerClient)")
+            }
+            if let criteria = try host.optional("criteria") { spec.criteria = try clientCriteria(criteria) }
         case let other:
             throw role.failure("expected \"server\" or \"client\", got \"\(other)\"")
         }
+        if let endpoint = try host.optional("endpoint") { spec.endpoint = try endpointSettings(endpoint) }
+        return spec
     }
 
     private static func workloadPhase(_ phase: Cursor) throws(ScenarioError) -> WorkloadPhase {
@@ -146,14 +159,18 @@ public enum ScenarioFile {
         case "idle":
             try phase.allow(["kind", "durationMs"])
             return .idle(try phase.required("durationMs").milliseconds())
+        case "keyUpdate":
+            try phase.allow(["kind"])
+            return .keyUpdate
         case let other:
-            throw kind.failure("expected \"bulk\", \"requestResponse\", \"records\" or \"idle\", got \"\(other)\"")
+            throw kind.failure("expected \"bulk\", \"requestResponse\", \"records\", \"idle\" or \"keyUpdate\", got \"\(other)\"")
         }
     }
 
     private static func linkSpecs(_ link: Cursor, nodeNames: [String]) throws(ScenarioError) -> [LinkSpec] {
         try link.allow(["from", "to", "bidirectional", "delayMs", "jitterMs", "bandwidthMbps", "queuePackets", "queueBytes",
-                        "mtu", "loss", "burstLoss", "reorder", "duplicate", "corrupt"])
+                        "mtu", "loss", "burstLoss", "reorder", "duplicate", "corrupt", "corruptBytes", "dropIndices",
+                        "maxConsecutiveDrops"])
         let from = try link.required("from").node(in: nodeNames)
         let to = try link.required("to").node(in: nodeNames)
         guard from != to else { throw link.member("to").failure("expected a node other than \"from\"") }
@@ -179,6 +196,7 @@ public enum ScenarioFile {
         }
         if let duplicate = try link.optional("duplicate") { spec.duplicate = try duplicate.probability() }
         if let corrupt = try link.optional("corrupt") { spec.corrupt = try corrupt.probability() }
+        try linkExtras(link, into: &spec)
         let both = try link.optional("bidirectional")?.bool() ?? false
         return both ? [spec, spec.reversed] : [spec]
     }
@@ -338,17 +356,5 @@ struct Cursor {
         let options = T.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
         guard case .string(let text) = value, let choice = T(rawValue: text) else { throw expected("one of \(options)") }
         return choice
-    }
-
-    /// `a.b.c.d:port`, or `a.b.c.d` without a port.
-    func address(withPort: Bool) throws(ScenarioError) -> PeerAddress {
-        let what = withPort ? "an IPv4 address with a port (\"10.0.0.1:4000\")" : "an IPv4 address (\"198.51.100.1\")"
-        guard case .string(let text) = value else { throw expected(what) }
-        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-        guard parts.count == (withPort ? 2 : 1) else { throw expected(what) }
-        let octets = parts[0].split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt8($0) }
-        let port = withPort ? UInt16(parts[1]) : 0
-        guard octets.count == 4, let port, !withPort || port > 0 else { throw expected(what) }
-        return PeerAddress(ipv4: octets[0], octets[1], octets[2], octets[3], port: port)
     }
 }

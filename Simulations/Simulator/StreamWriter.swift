@@ -26,6 +26,9 @@ struct StreamWriter {
     private var index = 0
     private var offset = 0
     private(set) var finished = false
+    /// The last pump stopped because the stream took less than offered: the
+    /// next one waits for the stream's `streamWritable` event.
+    private(set) var blocked = false
 
     init(id: StreamID, segments: [Segment]) {
         self.id = id
@@ -34,6 +37,7 @@ struct StreamWriter {
 
     /// Writes what fits. Returns an error message when the core refuses a valid command.
     mutating func pump(_ endpoint: inout Endpoint, on connection: ConnectionHandle, chunk: inout Chunk) -> String? {
+        blocked = false
         while index < segments.count {
             let segment = segments[index]
             let count = min(chunk.bytes.count, segment.count - offset)
@@ -59,6 +63,7 @@ struct StreamWriter {
                 index += 1
                 offset = 0
             } else if accepted < count || accepted == 0 {
+                blocked = true
                 return nil
             }
         }

@@ -72,8 +72,19 @@ public struct RunStatistics: Sendable, CustomStringConvertible {
     public var datagramsDelivered = 0
     /// Drops by cause (`link:loss`, `nat:filtered`, …), sorted by cause.
     public var drops: [(cause: String, count: Int)] = []
+    /// Stream bytes retransmitted and packets declared lost, both sides of
+    /// every client's connections (the sums of the four counters below).
     public var bytesRetransmitted: UInt64 = 0
     public var packetsLost: UInt64 = 0
+    /// The clients' endpoints' counts (upstream data) and their servers' (downstream data).
+    public var clientRetransmittedBytes: UInt64 = 0
+    public var serverRetransmittedBytes: UInt64 = 0
+    public var clientLostPackets: UInt64 = 0
+    public var serverLostPackets: UInt64 = 0
+    /// Drops on each link, in scenario order (`from->to`), every cause together.
+    public var linkDrops: [(link: String, count: Int)] = []
+    /// What each cross flow did, in scenario order.
+    public var crossFlows: [CrossFlowFigures] = []
     /// `pathChanged` events seen by any host (a NAT rebinding shows here).
     public var pathChanges = 0
     /// NAT mappings created, over every NAT.
@@ -91,7 +102,8 @@ public struct RunStatistics: Sendable, CustomStringConvertible {
         goodput \(Int(goodput)) bit/s
           datagrams sent \(datagramsSent), delivered \(datagramsDelivered), drops [\(dropText)]
           path changes \(pathChanges), NAT mappings \(natMappings)
-          retransmitted \(bytesRetransmitted) B, lost packets \(packetsLost), srtt \(smoothedRTT), min rtt \(minimumRTT)
+          retransmitted \(bytesRetransmitted) B (client \(clientRetransmittedBytes), server \(serverRetransmittedBytes)), \
+        lost packets \(packetsLost) (client \(clientLostPackets), server \(serverLostPackets)), srtt \(smoothedRTT), min rtt \(minimumRTT)
           trace \(traceHash)
         """
     }

@@ -59,7 +59,7 @@ extension WorkloadPhase {
         case .bulk(_, let streams): streams
         case .requestResponse(let count, _, _): count
         case .records(_, _, _, let streams): streams
-        case .idle: 0
+        case .idle, .keyUpdate: 0
         }
     }
 
@@ -89,7 +89,7 @@ extension WorkloadPhase {
         case .requestResponse(let count, let request, let response): return count * (request + response)
         case .records(let count, _, _, _):
             return (0..<count).reduce(0) { $0 + recordSize(client: client, phase: phase, index: $1) }
-        case .idle: return 0
+        case .idle, .keyUpdate: return 0
         }
     }
 }

@@ -329,7 +329,9 @@ struct Sim: ParsableCommand {
             }
             if detailed, !record.traceHash.isEmpty {
                 print("    virtual duration \(format(record.virtualSeconds, 3)) s, completed at \(record.completionSeconds.map { format($0, 3) + " s" } ?? "never"), payload \(record.payloadBytes) B, goodput \(format(record.goodputMbps, 3)) Mbit/s")
-                print("    retransmitted \(record.retransmittedBytes) B, lost packets \(record.lostPackets), RTT smoothed \(format(record.smoothedRTTMs, 2)) ms, min \(format(record.minimumRTTMs, 2)) ms")
+                print("    retransmitted \(record.retransmittedBytes) B (client \(record.clientRetransmittedBytes), server \(record.serverRetransmittedBytes)), lost packets \(record.lostPackets) (client \(record.clientLostPackets), server \(record.serverLostPackets)), RTT smoothed \(format(record.smoothedRTTMs, 2)) ms, min \(format(record.minimumRTTMs, 2)) ms")
+                for flow in record.flows { print("    \(flow.summary)") }
+                for flow in record.crossFlows { print("    \(flow.summary)") }
                 print("    drops: \(record.drops.isEmpty ? "none" : record.drops.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))")
                 print("    datagrams sent \(record.datagramsSent), delivered \(record.datagramsDelivered); path changes \(record.pathChanges); NAT mappings \(record.natMappings)")
                 print("    \(record.events) events in \(format(record.wallSeconds, 3)) s wall (\(Int(record.eventsPerSecond)) events/s, \(format(record.virtualPerWall, 1))× real time)")
@@ -394,6 +396,17 @@ struct RunRecord: Codable {
     var goodputMbps: Double = 0
     var retransmittedBytes: UInt64 = 0
     var lostPackets: UInt64 = 0
+    /// The two sides' shares of the above: clients' endpoints (upstream) and servers' (downstream).
+    var clientRetransmittedBytes: UInt64 = 0
+    var serverRetransmittedBytes: UInt64 = 0
+    var clientLostPackets: UInt64 = 0
+    var serverLostPackets: UInt64 = 0
+    /// Drops per link (`from->to`), every cause together.
+    var linkDrops: [String: Int] = [:]
+    /// One per client, in scenario order.
+    var flows: [FlowRecord] = []
+    /// One per cross flow, in scenario order.
+    var crossFlows: [CrossFlowRecord] = []
     var smoothedRTTMs: Double = 0
     var minimumRTTMs: Double = 0
     var drops: [String: Int] = [:]
@@ -428,6 +441,13 @@ struct RunRecord: Codable {
         goodputMbps = statistics.goodput / 1e6
         retransmittedBytes = statistics.bytesRetransmitted
         lostPackets = statistics.packetsLost
+        clientRetransmittedBytes = statistics.clientRetransmittedBytes
+        serverRetransmittedBytes = statistics.serverRetransmittedBytes
+        clientLostPackets = statistics.clientLostPackets
+        serverLostPackets = statistics.serverLostPackets
+        linkDrops = Dictionary(statistics.linkDrops.map { ($0.link, $0.count) }, uniquingKeysWith: +)
+        flows = verdict.flows.map(FlowRecord.init)
+        crossFlows = statistics.crossFlows.map(CrossFlowRecord.init)
         smoothedRTTMs = statistics.smoothedRTT.seconds * 1e3
         minimumRTTMs = statistics.minimumRTT.seconds * 1e3
         drops = Dictionary(statistics.drops.map { ($0.cause, $0.count) }, uniquingKeysWith: +)
@@ -507,12 +527,12 @@ private func lpad(_ text: String, _ width: Int) -> String {
     text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
 }
 
-private func format(_ value: Double, _ decimals: Int) -> String {
+func format(_ value: Double, _ decimals: Int) -> String {
     String(format: "%.\(decimals)f", value)
 }
 
 extension Duration {
-    fileprivate var seconds: Double {
+    var seconds: Double {
         let (seconds, attoseconds) = components
         return Double(seconds) + Double(attoseconds) / 1e18
     }

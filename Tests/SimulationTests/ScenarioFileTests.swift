@@ -41,9 +41,9 @@ import Testing
     @Test(arguments: [
         (#"{"name": 3}"#, "name: expected a string, got 3"),
         (#"{"name": "n"}"#, "hosts: required member is missing"),
-        (#"{"name": "n", "hosts": [], "colour": 1}"#, "colour: unknown member; expected one of name, description, seed, budgetSeconds, hosts, nats, links, events, criteria"),
+        (#"{"name": "n", "hosts": [], "colour": 1}"#, "colour: unknown member; expected one of name, description, seed, budgetSeconds, hosts, nats, links, events, criteria, crossTraffic"),
         (#"{"name": "n", "hosts": [{"name": "s", "address": "1.2.3:4", "role": "server"}]}"#,
-         #"hosts[0].address: expected an IPv4 address with a port ("10.0.0.1:4000"), got "1.2.3:4""#),
+         #"hosts[0].address: expected an address with a port ("10.0.0.1:4000", "[2001:db8::1]:4000"), got "1.2.3:4""#),
         (#"{"name": "n", "hosts": [{"name": "c", "address": "1.2.3.4:5", "role": "client", "server": "nobody", "workload": [{"kind": "bulk", "bytes": 1}]}]}"#,
          #"hosts[0].server: expected the name of a server host on the internet, got "nobody""#),
         (#"{"name": "n", "hosts": [{"name": "c", "address": "1.2.3.4:5", "role": "client", "server": "c", "workload": [{"kind": "bulk", "bytes": 1.5}]}]}"#,

@@ -181,6 +181,8 @@ struct PacketProtection: Sendable {
 
     /// The phase bit this end's next packet carries (before any due update).
     var sendKeyPhase: KeyPhase { sealer.phase }
+    /// Asks for a send-key update (``PacketSealer/requestUpdate()``).
+    mutating func requestKeyUpdate() { sealer.requestUpdate() }
     /// This end's key updates so far.
     var sendKeyUpdateCount: Int { sealer.keyUpdateCount }
     /// Packets sealed under this end's current key.

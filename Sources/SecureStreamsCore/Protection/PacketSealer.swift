@@ -54,11 +54,18 @@ struct PacketSealer: Sendable {
         self.keyInstalledAt = now
     }
 
-    /// True when the current key has served its count or its time and the
-    /// peer has acknowledged a packet under it.
+    /// Set by ``requestUpdate()``: the application asked for a key update.
+    private var isUpdateRequested = false
+
+    /// Asks for a key update at the next packet sealed once the current
+    /// phase is acknowledged (the same rule as a scheduled update).
+    mutating func requestUpdate() { isUpdateRequested = true }
+
+    /// True when the current key has served its count or its time, or an
+    /// update was requested, and the peer has acknowledged a packet under it.
     func isKeyUpdateDue(now: Timestamp) -> Bool {
         guard isPhaseAcknowledged else { return false }
-        return packetsUnderCurrentKey >= configuration.keyUpdatePackets
+        return isUpdateRequested || packetsUnderCurrentKey >= configuration.keyUpdatePackets
             || now - keyInstalledAt >= configuration.keyUpdateInterval
     }
 
@@ -115,6 +122,7 @@ struct PacketSealer: Sendable {
         key = key.next()
         phase = phase.flipped
         keyUpdateCount += 1
+        isUpdateRequested = false
         packetsUnderCurrentKey = 0
         keyInstalledAt = now
         firstPacketOfPhase = nil
