@@ -75,6 +75,7 @@ extension Connection {
         let mac1 = handshaking.retransmit.datagram.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
         guard let cookie = CookieSealing.open(datagram, initiationMAC1: mac1, macs: macs) else { return false }
         state = .modifying
+        handshaking.packetsHeard += 1
         handshaking.cookie = cookie
         handshaking.cookieExpiry = now + Cookie.lifetime
         handshaking.retransmit.datagram.withUnsafeMutableBytes { HandshakeMACs.writeMAC2(cookie: cookie, into: $0) }
@@ -90,13 +91,17 @@ extension Connection {
         _ message: UnsafeRawBufferPointer, from address: PeerAddress, identity: HostIdentity,
         events: inout EventQueue, random: inout some RandomSource, now: Timestamp
     ) {
-        guard case .handshaking(let handshaking) = state, handshaking.role == .initiating else { return }
+        guard case .handshaking(let handshaking) = state, handshaking.role == .initiating else {
+            answerRepeatedResponse(now: now)
+            return
+        }
         var handshake = handshaking.noise
         let payload: [UInt8]
         do {
             payload = try handshake.readMessage(message)
         } catch {
             statistics.drops.authenticationFailed += 1
+            noteHandshakePacketHeard()
             return
         }
         statistics.packetsReceived += 1
@@ -157,6 +162,52 @@ extension Connection {
         needsPing = true
         // The responder authenticated itself by decrypting-and-answering: confirmed.
         isHandshakeConfirmed = finishRetransmit == nil
+    }
+
+    /// A version-negotiation answer to our Initiation (§3.5). One that
+    /// lists the version we speak, or whose echo is not our Initiation's
+    /// bytes 1..<9, is forged or answers a corrupted copy: ignored. A real
+    /// mismatch is remembered and reported only at the handshake deadline,
+    /// so a valid Response arriving meanwhile still wins.
+    mutating func handleVersionNegotiation(_ negotiation: VersionNegotiationPacket) {
+        guard case .handshaking(var handshaking) = state, handshaking.role == .initiating else { return }
+        let echo = handshaking.retransmit.datagram.withUnsafeBytes { VersionNegotiationPacket.echo(of: $0) }
+        state = .modifying
+        handshaking.packetsHeard += 1
+        if negotiation.echo == echo, !negotiation.lists(.current) {
+            handshaking.versionMismatch = Array(negotiation.versions)
+        }
+        state = .handshaking(handshaking)
+    }
+
+    /// Why the handshake ended at its deadline: a real version mismatch if
+    /// one was heard, else the timeout with what was tried (§10).
+    var handshakeDeadlineError: ConnectionError {
+        guard case .handshaking(let handshaking) = state else {
+            return ConnectionError(.handshakeTimeout(HandshakeTimeout(phase: .awaitingResponse, attempts: 0, packetsHeard: 0)))
+        }
+        if let theirs = handshaking.versionMismatch {
+            return ConnectionError(.noCommonVersion(ours: ProtocolVersion.supported.map(\.rawValue), theirs: theirs))
+        }
+        let phase: HandshakeTimeout.Phase = switch handshaking.role {
+        case .initiating: .awaitingResponse
+        case .awaitingFinish: .awaitingFinish
+        }
+        return ConnectionError(.handshakeTimeout(HandshakeTimeout(
+            phase: phase, attempts: handshaking.retransmit.count, packetsHeard: handshaking.packetsHeard)))
+    }
+
+    /// The Response came again after we completed: the responder has not
+    /// seen our confirmation yet (§10). Send it at once — the XX Finish, or
+    /// under IK a protected PING — rather than waiting for our own timer.
+    /// One small packet per Response received: nothing to amplify.
+    private mutating func answerRepeatedResponse(now: Timestamp) {
+        guard side == .initiator, phase == .established else { return }
+        if pendingHandshakeDatagram != nil {
+            modifyRetransmit { $0.deadline = now }
+        } else {
+            needsPing = true
+        }
     }
 
     // MARK: - Responder
@@ -220,7 +271,8 @@ extension Connection {
         response += message
         guard listening else { return .refused(response: response) }
 
-        // Sent by the endpoint right away; resent only when the Initiation repeats.
+        // Sent by the endpoint right away; resent on its timer until
+        // confirmed (§10), and at once when the Initiation repeats.
         let handshaking = Handshaking(
             role: .awaitingFinish, noise: handshake, retransmit: HandshakeRetransmit(datagram: response, deadline: now),
             deadline: now + configuration.handshakeTimeout)
@@ -247,6 +299,7 @@ extension Connection {
         var handshake = handshaking.noise
         guard let payload = try? handshake.readMessage(message) else {
             statistics.drops.authenticationFailed += 1
+            noteHandshakePacketHeard()
             return
         }
         guard let frames = try? Self.decodeHandshakePayload(payload), let frame = frames.handshake,
@@ -306,10 +359,14 @@ extension Connection {
         events.emit(.connected(handle, peer: peer, service: service, protocol: applicationProtocol, side: side))
     }
 
-    /// The idle timeout is the smaller of both ends' (§6.15).
+    /// The idle timeout is the smaller of both ends' (§6.15), but never less
+    /// than three probe timeouts (RFC 9000 §10.1, PROTOCOL.md §10): a short
+    /// timeout on a slow path would otherwise end the connection while its
+    /// probes are still on their way.
     var effectiveIdleTimeout: Duration {
         let theirs = Duration.milliseconds(Int64(clamping: peerParameters.idleTimeoutMilliseconds))
-        return theirs > .zero ? min(configuration.idleTimeout, theirs) : configuration.idleTimeout
+        let agreed = theirs > .zero ? min(configuration.idleTimeout, theirs) : configuration.idleTimeout
+        return max(agreed, loss.rtt.pto(maxAckDelay: loss.maxAckDelay) * 3)
     }
 
     // MARK: - Payloads
@@ -355,7 +412,7 @@ extension Connection {
                 case .padding:
                     continue
                 case .handshake, .close, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData,
-                     .dataBlocked, .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram,
+                     .dataBlocked, .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram,
                      .listen, .pathChallenge, .pathResponse, .newConnectionID:
                     throw PeerError(.protocolViolation, frameType: frame.kind.frameType, "frame not allowed in a handshake payload")
                 }
