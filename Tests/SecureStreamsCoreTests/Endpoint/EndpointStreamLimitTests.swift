@@ -26,7 +26,8 @@ import Testing
             while opened < total {
                 do {
                     let id = try pair.client.openStream(on: client)
-                    #expect(try pair.client.write(payload, to: id, on: client) == payload.count)
+                    let accepted = try pair.client.write(payload, to: id, on: client)
+                    #expect(accepted == payload.count)
                     try pair.client.finish(id, on: client)
                     opened += 1
                 } catch {
@@ -90,9 +91,11 @@ import Testing
         var pair = Pair(seed: 43)
         let client = try pair.connect()
         #expect(pair.drive(timeout: .seconds(5)) { $0.connected(.responder) != nil })
-        #expect(pair.settle())
+        let settled = pair.settle()
+        #expect(settled)
         let id = try pair.client.openStream(on: client)
-        #expect(try pair.client.write([UInt8](repeating: 1, count: 600), to: id, on: client) == 600)
+        let accepted = try pair.client.write([UInt8](repeating: 1, count: 600), to: id, on: client)
+        #expect(accepted == 600)
         let lost = pair.client.drainTransmits(now: pair.now)
         #expect(lost.count == 1 && lost[0].bytes.count > 600)
         var now = pair.now
