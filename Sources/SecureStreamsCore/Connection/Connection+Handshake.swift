@@ -275,7 +275,7 @@ extension Connection {
         // confirmed (§10), and at once when the Initiation repeats.
         let handshaking = Handshaking(
             role: .awaitingFinish, noise: handshake, retransmit: HandshakeRetransmit(datagram: response, deadline: now),
-            deadline: now + configuration.handshakeTimeout)
+            deadline: now + Self.finishDeadline(configuration))
         var connection = Connection(
             side: .responder, localCID: localCID, remoteCID: initiation.senderCID, address: address,
             isAddressValidated: false, service: service, applicationProtocol: proto,
@@ -290,6 +290,15 @@ extension Connection {
                                  now: now, events: &ignored)
         }
         return .accepted(connection, response: response)
+    }
+
+    /// How long an XX responder waits for the Finish (§10.2): the handshake
+    /// deadline, but no longer than the idle timeout. It holds state for a
+    /// peer not yet authenticated, which a replayed Initiation can create;
+    /// the initiator resends its Finish every 2 s at most, so 30 s still
+    /// leave it about 15 attempts.
+    static func finishDeadline(_ configuration: ConnectionConfiguration) -> Duration {
+        min(configuration.handshakeTimeout, configuration.idleTimeout)
     }
 
     /// The XX initiator's Finish (§3.3).

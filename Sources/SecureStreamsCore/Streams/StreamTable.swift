@@ -256,14 +256,11 @@ struct StreamTable {
         return id
     }
 
-    /// A STREAMS_BLOCKED frame: the peer is stuck at `limit`. If we already
-    /// advertised more, that MAX_STREAMS is lost or on its way: send it again.
+    /// A STREAMS_BLOCKED frame: the peer is stuck at `limit`. Informational
+    /// (counted): a higher MAX_STREAMS we sent is on its way, or resent when
+    /// lost (``onControlFrameLost(_:)``); a lower one rises as our reader consumes.
     mutating func handleStreamsBlocked(limit: UInt64) {
         streamsBlockedReceived += 1
-        guard peerStreamLimit > limit, !shared.queuedMaxStreams else { return }
-        shared.resendMaxStreams = true
-        shared.queuedMaxStreams = true
-        shared.pendingControl.append(.maxStreams)
     }
 
     /// Takes the STREAMS_BLOCKED to send now, if we are still blocked.
