@@ -351,7 +351,7 @@ extension HostError {
 
     /// True when the peer never answered the handshake (worth another try).
     var isNoAnswer: Bool {
-        if case .connectionFailed(_, let error) = kind, error.kind == .handshakeTimeout { return true }
+        if case .connectionFailed(_, let error) = kind, case .handshakeTimeout = error.kind { return true }
         return false
     }
 }

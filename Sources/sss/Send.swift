@@ -130,6 +130,7 @@ struct Send: AsyncParsableCommand {
                 printError("\nthe link to the peer is down: no acknowledgement for several probes; "
                            + "the transfer fails at the idle timeout unless the peer answers again")
             case .pathChanged(let address): printError("\nthe peer moved to \(address.display)")
+            case .streamLimitBlocked: break  // one file per stream: opens resume when the peer allows
             case .closed: return
             }
         }

@@ -84,7 +84,8 @@ import Testing
         }
         let timedOut: Bool = {
             guard case .connectionFailed(silent.localAddress, let why)? = error?.kind else { return false }
-            return why.kind == .handshakeTimeout
+            guard case .handshakeTimeout(let timeout) = why.kind else { return false }
+            return timeout.phase == .awaitingResponse && timeout.packetsHeard == 0 && timeout.attempts >= 1
         }()
         #expect(timedOut, "expected a handshake timeout, got \(String(describing: error))")
         await client.shutdown()

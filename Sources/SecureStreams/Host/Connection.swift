@@ -10,6 +10,9 @@ public enum ConnectionEvent: Sendable, Equatable {
     case linkDown
     /// The peer moved to a new, validated address (NAT rebinding, roaming).
     case pathChanged(PeerAddress)
+    /// Opening a stream waits: the peer's stream limit is reached (it has
+    /// been told, with STREAMS_BLOCKED). Opens resume when it raises the limit.
+    case streamLimitBlocked
     /// The connection ended, with why; the sequence ends after this.
     case closed(ConnectionError)
 }

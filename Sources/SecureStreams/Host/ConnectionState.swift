@@ -6,6 +6,8 @@ final class ConnectionState {
     let object: Connection
     var streams: [StreamID: StreamState] = [:]
     var openers: [Opener] = []
+    /// `streamLimitBlocked` was reported and no open succeeded since.
+    var isBlockedOnStreamLimit = false
     var closeWaiters: [Reply<ConnectionError>] = []
     var endedWith: ConnectionError?
     let incoming: AsyncStream<Stream>.Continuation
@@ -53,12 +55,17 @@ final class ConnectionState {
                 id = try loop.endpoint.openStream(on: handle, priority: opener.priority)
             } catch {
                 // The limit: `streamsAvailable` (never dropped) brings us back.
-                if error.kind == .streamLimitReached { return }
+                if error.kind == .streamLimitReached {
+                    if !isBlockedOnStreamLimit { events.yield(.streamLimitBlocked) }
+                    isBlockedOnStreamLimit = true
+                    return
+                }
                 openers.removeFirst()
                 opener.continuation.resume(throwing: HostError(error))
                 continue
             }
             openers.removeFirst()
+            isBlockedOnStreamLimit = false
             guard let state = stream(id, runtime: object.runtime) else { return }
             opener.continuation.resume(returning: state.object)
         }

@@ -75,6 +75,7 @@ extension Connection {
         let mac1 = handshaking.retransmit.datagram.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
         guard let cookie = CookieSealing.open(datagram, initiationMAC1: mac1, macs: macs) else { return false }
         state = .modifying
+        handshaking.packetsHeard += 1
         handshaking.cookie = cookie
         handshaking.cookieExpiry = now + Cookie.lifetime
         handshaking.retransmit.datagram.withUnsafeMutableBytes { HandshakeMACs.writeMAC2(cookie: cookie, into: $0) }
@@ -90,13 +91,17 @@ extension Connection {
         _ message: UnsafeRawBufferPointer, from address: PeerAddress, identity: HostIdentity,
         events: inout EventQueue, random: inout some RandomSource, now: Timestamp
     ) {
-        guard case .handshaking(let handshaking) = state, handshaking.role == .initiating else { return }
+        guard case .handshaking(let handshaking) = state, handshaking.role == .initiating else {
+            answerRepeatedResponse(now: now)
+            return
+        }
         var handshake = handshaking.noise
         let payload: [UInt8]
         do {
             payload = try handshake.readMessage(message)
         } catch {
             statistics.drops.authenticationFailed += 1
+            noteHandshakePacketHeard()
             return
         }
         statistics.packetsReceived += 1
@@ -220,10 +225,11 @@ extension Connection {
         response += message
         guard listening else { return .refused(response: response) }
 
-        // Sent by the endpoint right away; resent only when the Initiation repeats.
+        // Sent by the endpoint right away; resent on its timer until
+        // confirmed (§10), and at once when the Initiation repeats.
         let handshaking = Handshaking(
             role: .awaitingFinish, noise: handshake, retransmit: HandshakeRetransmit(datagram: response, deadline: now),
-            deadline: now + configuration.handshakeTimeout)
+            deadline: now + Self.finishDeadline(configuration))
         var connection = Connection(
             side: .responder, localCID: localCID, remoteCID: initiation.senderCID, address: address,
             isAddressValidated: false, service: service, applicationProtocol: proto,
@@ -247,6 +253,7 @@ extension Connection {
         var handshake = handshaking.noise
         guard let payload = try? handshake.readMessage(message) else {
             statistics.drops.authenticationFailed += 1
+            noteHandshakePacketHeard()
             return
         }
         guard let frames = try? Self.decodeHandshakePayload(payload), let frame = frames.handshake,
@@ -306,12 +313,6 @@ extension Connection {
         events.emit(.connected(handle, peer: peer, service: service, protocol: applicationProtocol, side: side))
     }
 
-    /// The idle timeout is the smaller of both ends' (§6.15).
-    var effectiveIdleTimeout: Duration {
-        let theirs = Duration.milliseconds(Int64(clamping: peerParameters.idleTimeoutMilliseconds))
-        return theirs > .zero ? min(configuration.idleTimeout, theirs) : configuration.idleTimeout
-    }
-
     // MARK: - Payloads
 
     struct HandshakePayload {
@@ -355,7 +356,7 @@ extension Connection {
                 case .padding:
                     continue
                 case .handshake, .close, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData,
-                     .dataBlocked, .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram,
+                     .dataBlocked, .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram,
                      .listen, .pathChallenge, .pathResponse, .newConnectionID:
                     throw PeerError(.protocolViolation, frameType: frame.kind.frameType, "frame not allowed in a handshake payload")
                 }

@@ -84,6 +84,8 @@ extension Connection {
             events.emit(.receiveBlocked(handle, blocked.streamID))
         case .maxStreams(let count):
             try streams.handleMaxStreams(count)
+        case .streamsBlocked(let limit):
+            streams.handleStreamsBlocked(limit: limit)
         case .close(let close):
             let error = ConnectionError(.closedByPeer(code: close.errorCode, reason: close.reasonText))
             self.close(error: error, events: &events, now: now, sendClose: false)
@@ -142,6 +144,24 @@ extension Connection {
         pacer.update(congestionWindow: congestion.congestionWindow, smoothedRTT: loss.rtt.smoothedRTT, now: now)
         let retention = loss.probeTimeout * 3
         _ = withProtection { $0.previousKeyRetention = retention }
+    }
+
+    /// A probe timeout with no new data to send: the stream data of the
+    /// `packets` oldest unacknowledged packets goes again in the probes
+    /// (RFC 9002 §6.2.4), so a probe that arrives delivers what is missing
+    /// instead of only eliciting an ACK. The packets stay in flight: if
+    /// their ACK comes after all, the resent ranges are simply acknowledged twice.
+    mutating func requeueOutstandingData(packets: Int) {
+        guard !streams.mayHaveSomethingToSend else { return }  // new data goes first
+        var frames: [SentFrame] = []
+        swap(&frames, &releasedFrames)
+        log.framesOfOldest(packets: packets, into: &frames)
+        for case .stream(let id, let range, let fin) in frames {
+            statistics.bytesRetransmitted += UInt64(range.count)
+            streams.onStreamFrameLost(id, range: range, fin: fin)
+        }
+        frames.removeAll(keepingCapacity: true)
+        swap(&frames, &releasedFrames)
     }
 
     private mutating func onFrameAcked(_ frame: SentFrame) {

@@ -94,19 +94,8 @@ extension Connection {
             return nil
         }
         datagram.withUnsafeBytes { buffer.copyMemory(from: $0) }
-        let side = side
-        modifyRetransmit { retransmit in
-            if retransmit.count == 0 { retransmit.firstSentAt = now }
-            retransmit.count += 1
-            if side == .initiator {
-                // Resent on a doubling timer until answered (§3.1).
-                retransmit.deadline = now + retransmit.interval
-                retransmit.interval = retransmit.interval * 2
-            } else {
-                // A responder resends only when the Initiation repeats.
-                retransmit.deadline = nil
-            }
-        }
+        // Both ends resend on a capped backoff until answered or confirmed (§10).
+        modifyRetransmit { $0.sent(now: now) }
         path.bytesSent += UInt64(datagram.count)
         statistics.packetsSent += 1
         statistics.bytesSent += UInt64(datagram.count)
@@ -315,6 +304,7 @@ extension Connection {
         case .dataBlocked(let limit): .dataBlocked(dataLimit: limit)
         case .streamDataBlocked(let id, let limit): .streamDataBlocked(StreamDataBlockedFrame(streamID: id, dataLimit: limit))
         case .maxStreams(let count): .maxStreams(maximumStreamCount: count)
+        case .streamsBlocked(let limit): .streamsBlocked(streamLimit: limit)
         }
     }
 }

@@ -30,13 +30,34 @@ extension Connection {
 
     /// The handshake datagram resent until the handshake is confirmed: our
     /// Initiation (initiator), our Response (responder), our Finish (XX initiator).
+    /// Either end resends it on its own timer (PROTOCOL.md §10): the first
+    /// probe timeout of RFC 9002 from the initial RTT, doubling on each
+    /// resend up to ``maxInterval``.
     struct HandshakeRetransmit {
         var datagram: [UInt8]
         var deadline: Timestamp?
-        var interval: Duration = .seconds(1)
+        var interval: Duration = Self.initialInterval
         /// Times the datagram went out, and when it first did.
         var count = 0
         var firstSentAt: Timestamp?
+
+        /// The first probe timeout before any RTT sample (RFC 9002 §6.2.2):
+        /// initial RTT + 4 × (initial RTT / 2), 999 ms from 333 ms (§8).
+        static let initialInterval = RTTEstimator.defaultInitialRTT * 3
+        /// The backoff stops doubling at 2 s (§10): about 30 attempts a
+        /// minute, so a handshake survives heavy loss within its deadline,
+        /// at one small datagram per 2 s per pending handshake, while a
+        /// path with an RTT above 2 s costs only spurious copies, which the
+        /// responder answers with the same stored Response.
+        static let maxInterval: Duration = .seconds(2)
+
+        /// Records a send at `now` and schedules the next one.
+        mutating func sent(now: Timestamp) {
+            if count == 0 { firstSentAt = now }
+            count += 1
+            deadline = now + interval
+            interval = min(interval * 2, Self.maxInterval)
+        }
     }
 
     /// The initiator waiting for the Response, or an XX responder waiting for the Finish.
@@ -51,6 +72,11 @@ extension Connection {
         var macs: HandshakeMACs?
         var cookie: Cookie?
         var cookieExpiry: Timestamp?
+        /// Packets that came for this handshake without completing it (§10).
+        var packetsHeard = 0
+        /// The versions of a version-negotiation answer that really excluded
+        /// ours; reported only at the deadline (§3.5).
+        var versionMismatch: [UInt8]?
     }
 
     /// The packet protection of a connection, behind one reference: a switch
@@ -188,7 +214,17 @@ extension Connection {
 
     /// The Initiation came again from the same address: resend our Response at once.
     mutating func resendHandshakeDatagram(now: Timestamp) {
+        noteHandshakePacketHeard()
         modifyRetransmit { $0.deadline = now }
+    }
+
+    /// A packet came for the handshake in progress without completing it
+    /// (reported with a timeout, §10).
+    mutating func noteHandshakePacketHeard() {
+        guard case .handshaking(var handshaking) = state else { return }
+        state = .modifying
+        handshaking.packetsHeard += 1
+        state = .handshaking(handshaking)
     }
 
     /// Whether packet protection is installed (established or closing).

@@ -77,7 +77,7 @@ extension Connection {
         case .handshakeRetransmit:
             break  // pollTransmit sends it: the deadline is what makes it due
         case .handshakeTimeout:
-            close(error: ConnectionError(.handshakeTimeout), events: &events, now: now, sendClose: false)
+            close(error: handshakeDeadlineError, events: &events, now: now, sendClose: false)
             state = .drained
         case .idle:
             // Silence for the idle timeout ends the connection without a word (§6.4).
@@ -92,6 +92,7 @@ extension Connection {
             case .packetsLost: processRecoveryEvents(now: now)
             case .sendProbes(let count):
                 probesToSend = count
+                requeueOutstandingData(packets: count)
                 updateLink(events: &events)
             }
         case .ack:

@@ -110,6 +110,25 @@ struct SentPacketLog {
     /// Packets recorded and not yet released.
     var isEmpty: Bool { recordCount == 0 }
 
+    /// Appends to `out`, without releasing anything, the frames of the
+    /// `packets` oldest packets still awaiting their fate: what a probe
+    /// carries again when there is no new data (RFC 9002 §6.2.4).
+    func framesOfOldest(packets: Int, into out: inout [SentFrame]) {
+        var taken = 0
+        var offset = 0
+        while taken < packets, offset < recordCount {
+            let record = records[(recordHead + offset) % records.count]
+            offset += 1
+            guard record.isLive else { continue }
+            taken += 1
+            var position = record.frameStart
+            while position < record.frameStart + UInt64(record.frameCount) {
+                out.append(frames[Int(position % UInt64(frames.count))])
+                position += 1
+            }
+        }
+    }
+
     // MARK: - Private
 
     private mutating func appendRecord(_ record: Record) {

@@ -97,10 +97,7 @@ extension Endpoint {
         guard let connection = slots[index].connection, connection.phase == .initiating,
               Self.negotiationKey(connection.localCID) == key
         else { return }
-        let theirs = Array(negotiation.versions)
-        slots[index].connection!.close(
-            error: ConnectionError(.noCommonVersion(ours: ProtocolVersion.supported.map(\.rawValue), theirs: theirs)),
-            events: &events, now: now, sendClose: false)
+        slots[index].connection!.handleVersionNegotiation(negotiation)
         touched(index)
     }
 

@@ -110,6 +110,7 @@ public struct Endpoint {
         streams.initialConnectionWindow = configuration.initialMaxData
         streams.maxConnectionWindow = configuration.maxConnectionWindow
         streams.maxConcurrentPeerStreams = configuration.initialMaxStreams
+        streams.maxHalfOpenPeerStreams = configuration.maxHalfOpenPeerStreams
         streams.sendBufferLimit = configuration.sendBufferLimit
         connectionConfiguration = ConnectionConfiguration(
             maxDatagramSize: configuration.maxDatagramSize,
@@ -248,6 +249,8 @@ public struct Endpoint {
         stats.rttVariation = connection.loss.rtt.rttVariance
         stats.congestionWindow = UInt64(connection.congestion.congestionWindow)
         stats.bytesInFlight = UInt64(connection.congestion.bytesInFlight)
+        stats.streamsBlockedSent = connection.streams.streamsBlockedSent
+        stats.streamsBlockedReceived = connection.streams.streamsBlockedReceived
         return stats
     }
 

@@ -11,12 +11,22 @@ public struct EndpointConfiguration: Sendable {
     /// When set, an otherwise quiet connection sends a PING this often, which
     /// keeps NAT bindings and the peer's idle timer alive.
     public var keepAliveInterval: Duration?
-    /// How long an initiator keeps retrying its Initiation before giving up.
-    public var handshakeTimeout: Duration = .seconds(10)
+    /// The handshake deadline: how long a handshake keeps retrying (the
+    /// initiator its Initiation, an XX responder its Response) before it
+    /// gives up with ``HandshakeTimeout`` (PROTOCOL.md §10). A minute, as
+    /// QUIC stacks allow: at 30 % loss each way the capped backoff makes
+    /// about 30 attempts in it, and a failure is then about 10^-9.
+    public var handshakeTimeout: Duration = .seconds(60)
     /// Flow-control windows and stream limits announced to peers.
     public var initialMaxData: UInt64 = 1 << 20
     public var initialMaxStreamData: UInt64 = 256 << 10
     public var initialMaxStreams: UInt64 = 1_024
+    /// Peer streams whose data we have all read (or whose reset we read)
+    /// but whose sending half this end keeps open, beyond the
+    /// `initialMaxStreams` the peer may be sending on: the bound on what a
+    /// peer that opens streams we never finish can make us hold
+    /// (PROTOCOL.md §6.2.1). 16,384 idle entries are a few MB.
+    public var maxHalfOpenPeerStreams: UInt64 = 16_384
     /// The windows grow towards the bandwidth-delay product up to these.
     public var maxConnectionWindow: UInt64 = 64 << 20
     public var maxStreamWindow: UInt64 = 16 << 20

@@ -37,6 +37,10 @@ public struct ConnectionStatistics: Hashable, Sendable {
     public var congestionWindow: UInt64 = 0
     public var bytesInFlight: UInt64 = 0
     public var keyUpdates: UInt64 = 0
+    /// STREAMS_BLOCKED frames sent (we waited at the peer's stream limit)
+    /// and received (the peer waited at ours), PROTOCOL.md §6.2.1.
+    public var streamsBlockedSent: UInt64 = 0
+    public var streamsBlockedReceived: UInt64 = 0
     public var drops = DropCounters()
 }
 

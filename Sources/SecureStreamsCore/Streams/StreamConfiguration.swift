@@ -16,6 +16,12 @@ struct StreamConfiguration: Hashable, Sendable {
     /// How many streams the peer may have open at once (our `initial max
     /// streams`, re-advertised as its streams close): 1,024.
     var maxConcurrentPeerStreams: UInt64 = 1024
+    /// How many peer streams whose receiving half is over may stay live
+    /// because our sending half is still open (PROTOCOL.md §6.2.1): 16,384,
+    /// a few MB of idle entries at most, so a peer that opens streams
+    /// faster than we finish ours waits at MAX_STREAMS instead of growing
+    /// our memory without bound.
+    var maxHalfOpenPeerStreams: UInt64 = 16_384
     /// Most bytes buffered per stream for sending (written, not yet
     /// acknowledged): 1 MiB, beyond which writes are cut short.
     var sendBufferLimit: Int = 1024 * 1024

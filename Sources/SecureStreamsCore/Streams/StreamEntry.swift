@@ -36,6 +36,9 @@ struct StreamEntry {
     var wantsWritable = false
     /// Waiting in the table's connection-blocked list.
     var isConnectionBlocked = false
+    /// A peer stream whose receiving half's end the table has counted
+    /// towards MAX_STREAMS (§6.2.1).
+    var countedReceiveDone = false
 
     /// The application reads this stream by records (it called `readRecord`
     /// since it last read bytes with `read`).

@@ -46,6 +46,8 @@ enum StreamControlFrame: Hashable, Sendable {
     case streamDataBlocked(StreamID, UInt64)
     /// MAX_STREAMS (`0x09`): the count of streams the peer may open.
     case maxStreams(UInt64)
+    /// STREAMS_BLOCKED (`0x0a`): we are blocked at the peer's MAX_STREAMS.
+    case streamsBlocked(UInt64)
 }
 
 /// Why a stream command from the application was refused (the API layer

@@ -85,7 +85,7 @@ extension StreamTable {
         case .resetStream(let id, _, _):
             guard let handle = arena.handle(for: id) else { return }
             withStream(handle) { entry, _ in _ = entry.state.send.onResetAcknowledged() }
-        case .stopSending, .maxData, .maxStreamData, .dataBlocked, .streamDataBlocked, .maxStreams:
+        case .stopSending, .maxData, .maxStreamData, .dataBlocked, .streamDataBlocked, .maxStreams, .streamsBlocked:
             break
         }
     }
@@ -126,6 +126,8 @@ extension StreamTable {
             shared.resendMaxStreams = true
             shared.queuedMaxStreams = true
             shared.pendingControl.append(.maxStreams)
+        case .streamsBlocked(let limit):
+            onStreamsBlockedLost(limit: limit)
         }
     }
 
@@ -206,6 +208,8 @@ extension StreamTable {
             guard value > before || shared.resendMaxStreams else { return nil }
             shared.resendMaxStreams = false
             return .maxStreams(value)
+        case .streamsBlocked:
+            return materializeStreamsBlocked()
         }
     }
 

@@ -24,6 +24,7 @@ extension StreamTable {
         var queuedMaxData = false
         var queuedDataBlocked = false
         var queuedMaxStreams = false
+        var queuedStreamsBlocked = false
         /// A MAX_DATA / MAX_STREAMS was lost: send the current value even if no update is due.
         var resendMaxData = false
         var resendMaxStreams = false

@@ -35,8 +35,12 @@
 /// it is below the MAX_STREAMS count we advertised; beyond it the frame is a
 /// `STREAM_LIMIT_ERROR`. A frame for a stream of ours we never opened is a
 /// `STREAM_STATE_ERROR`. A frame for a stream that existed and was closed is
-/// ignored. As peer streams close we advertise more, keeping the peer at
-/// ``StreamConfiguration/maxConcurrentPeerStreams`` open at once.
+/// ignored. As the receiving halves of peer streams end (all data read, or
+/// the reset read) we advertise more, keeping the peer at
+/// ``StreamConfiguration/maxConcurrentPeerStreams`` streams still sending to
+/// us; peer streams whose sending half we keep open are bounded apart, by
+/// ``StreamConfiguration/maxHalfOpenPeerStreams`` (PROTOCOL.md §6.2.1).
+/// Refused an open by the peer's limit, we tell it with STREAMS_BLOCKED.
 struct StreamTable {
     /// Which end we are: our streams carry this opener bit.
     let side: Side
@@ -58,7 +62,15 @@ struct StreamTable {
     private(set) var peerStreamLimit: UInt64
     /// Peer streams closed so far.
     private(set) var peerClosedCount: UInt64 = 0
+    /// Peer streams whose receiving half is over (all read, or the reset
+    /// read) so far, closed or not.
+    private(set) var peerReceiveDoneCount: UInt64 = 0
     var openWasRefused = false
+    /// The peer's limit at which we last queued STREAMS_BLOCKED: one per limit.
+    private var blockedSignalledAt: UInt64?
+    /// STREAMS_BLOCKED frames sent and received (inspection and tests).
+    private(set) var streamsBlockedSent: UInt64 = 0
+    private(set) var streamsBlockedReceived: UInt64 = 0
     /// The stream of the chunk ``nextStreamChunk(maxBytes:)`` returned last,
     /// so ``copyData(_:_:into:)`` finds it without a lookup.
     var lastChunkStream: StreamHandle?
@@ -72,6 +84,7 @@ struct StreamTable {
         case maxData
         case dataBlocked
         case maxStreams
+        case streamsBlocked
     }
 
     init(side: Side, configuration: StreamConfiguration = .init(), peer: PeerStreamParameters = .init()) {
@@ -130,6 +143,11 @@ struct StreamTable {
     /// lets the peer open another stream if it was one of the peer's;
     /// otherwise recounts its bytes held for an incomplete record.
     mutating func settle(_ handle: StreamHandle) {
+        if arena[handle].id.opener != side, !arena[handle].countedReceiveDone, arena[handle].state.receive.isTerminal {
+            arena[handle].countedReceiveDone = true
+            peerReceiveDoneCount += 1
+            queueMaxStreamsIfDue()
+        }
         guard arena[handle].state.isClosed else {
             shared.openWindowsForHeldRecords(&arena[handle])
             return
@@ -140,9 +158,23 @@ struct StreamTable {
         shared.events.append(.closed(entry.id))
         guard entry.id.opener != side else { return }
         peerClosedCount += 1
-        let target = min(peerClosedCount + configuration.maxConcurrentPeerStreams, Self.maxStreamCount)
+        queueMaxStreamsIfDue()
+    }
+
+    /// The MAX_STREAMS count we may advertise now (§6.2.1): at most
+    /// `maxConcurrentPeerStreams` peer streams whose receiving half is not
+    /// over, and at most `maxHalfOpenPeerStreams` more that are live only
+    /// because our sending half is.
+    var peerStreamLimitTarget: UInt64 {
+        let receiving = peerReceiveDoneCount + configuration.maxConcurrentPeerStreams
+        let live = peerClosedCount + configuration.maxConcurrentPeerStreams + configuration.maxHalfOpenPeerStreams
+        return min(receiving, live, Self.maxStreamCount)
+    }
+
+    /// Queues MAX_STREAMS once the target is half a window ahead of what we advertised.
+    private mutating func queueMaxStreamsIfDue() {
         let step = max(1, configuration.maxConcurrentPeerStreams / 2)
-        if target >= peerStreamLimit + step && !shared.queuedMaxStreams {
+        if peerStreamLimitTarget >= peerStreamLimit + step && !shared.queuedMaxStreams {
             shared.queuedMaxStreams = true
             shared.pendingControl.append(.maxStreams)
         }
@@ -202,8 +234,7 @@ struct StreamTable {
 
     /// The MAX_STREAMS value to advertise now, recorded as advertised.
     mutating func advanceAdvertisedPeerStreamLimit() -> UInt64 {
-        peerStreamLimit = max(peerStreamLimit,
-                              min(peerClosedCount + configuration.maxConcurrentPeerStreams, Self.maxStreamCount))
+        peerStreamLimit = max(peerStreamLimit, peerStreamLimitTarget)
         return peerStreamLimit
     }
 
@@ -211,12 +242,40 @@ struct StreamTable {
     mutating func openLocalStream(priority: Int) -> StreamID? {
         guard localOpenedCount < localStreamLimit else {
             openWasRefused = true
+            // Tell the peer once per limit why we stopped opening (§6.2.1).
+            if blockedSignalledAt != localStreamLimit, !shared.queuedStreamsBlocked {
+                blockedSignalledAt = localStreamLimit
+                shared.queuedStreamsBlocked = true
+                shared.pendingControl.append(.streamsBlocked)
+            }
             return nil
         }
         let id = StreamID(opener: side, index: localOpenedCount)
         localOpenedCount += 1
         insert(id, priority: priority)
         return id
+    }
+
+    /// A STREAMS_BLOCKED frame: the peer is stuck at `limit`. Informational
+    /// (counted): a higher MAX_STREAMS we sent is on its way, or resent when
+    /// lost (``onControlFrameLost(_:)``); a lower one rises as our reader consumes.
+    mutating func handleStreamsBlocked(limit: UInt64) {
+        streamsBlockedReceived += 1
+    }
+
+    /// Takes the STREAMS_BLOCKED to send now, if we are still blocked.
+    mutating func materializeStreamsBlocked() -> StreamControlFrame? {
+        shared.queuedStreamsBlocked = false
+        guard localOpenedCount >= localStreamLimit else { return nil }
+        streamsBlockedSent += 1
+        return .streamsBlocked(localStreamLimit)
+    }
+
+    /// A STREAMS_BLOCKED was lost: send it again if we are still blocked at that limit.
+    mutating func onStreamsBlockedLost(limit: UInt64) {
+        guard limit == localStreamLimit, localOpenedCount >= localStreamLimit, !shared.queuedStreamsBlocked else { return }
+        shared.queuedStreamsBlocked = true
+        shared.pendingControl.append(.streamsBlocked)
     }
 
     /// Links the live stream `child` under the live stream `parent` in the

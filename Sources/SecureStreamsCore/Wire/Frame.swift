@@ -33,6 +33,9 @@ package enum Frame: Equatable {
     case streamDataBlocked(StreamDataBlockedFrame)
     /// The count of streams the receiver of this frame may open in total.
     case maxStreams(maximumStreamCount: UInt64)
+    /// The sender wants to open a stream but the receiver's MAX_STREAMS,
+    /// `streamLimit`, forbids it (§6.2).
+    case streamsBlocked(streamLimit: UInt64)
     case stream(StreamFrame)
     case streamOpen(StreamOpenFrame)
     case priority(PriorityFrame)
@@ -57,6 +60,7 @@ package enum Frame: Equatable {
         case .dataBlocked: .dataBlocked
         case .streamDataBlocked: .streamDataBlocked
         case .maxStreams: .maxStreams
+        case .streamsBlocked: .streamsBlocked
         case .stream: .stream
         case .streamOpen: .streamOpen
         case .priority: .priority
@@ -81,6 +85,8 @@ package enum Frame: Equatable {
         case .maxData(let value): VarInt.encodedCount(FrameKind.maxData.frameType) + VarInt.encodedCount(value)
         case .dataBlocked(let value): VarInt.encodedCount(FrameKind.dataBlocked.frameType) + VarInt.encodedCount(value)
         case .maxStreams(let value): VarInt.encodedCount(FrameKind.maxStreams.frameType) + VarInt.encodedCount(value)
+        case .streamsBlocked(let value):
+            VarInt.encodedCount(FrameKind.streamsBlocked.frameType) + VarInt.encodedCount(value)
         case .maxStreamData(let frame): frame.encodedCount
         case .streamDataBlocked(let frame): frame.encodedCount
         case .stream(let frame): frame.encodedCount
@@ -114,6 +120,9 @@ package enum Frame: Equatable {
         case .maxStreams(let maximum):
             precondition(maximum <= StreamID.maximumStreamCount, "MAX_STREAMS beyond the stream id space")
             return Self.encodeSingleVarInt(.maxStreams, maximum, into: &writer)
+        case .streamsBlocked(let limit):
+            precondition(limit <= StreamID.maximumStreamCount, "STREAMS_BLOCKED beyond the stream id space")
+            return Self.encodeSingleVarInt(.streamsBlocked, limit, into: &writer)
         case .stream(let frame): return frame.encode(into: &writer)
         case .streamOpen(let frame): return frame.encode(into: &writer)
         case .priority(let frame): return frame.encode(into: &writer)

@@ -73,6 +73,12 @@ package struct FrameDecoder {
                 throw .frameEncoding(type, "MAX_STREAMS beyond the stream id space")
             }
             return .maxStreams(maximumStreamCount: maximum)
+        case .streamsBlocked:
+            let limit = try readVarInt(type)
+            guard limit <= StreamID.maximumStreamCount else {
+                throw .frameEncoding(type, "STREAMS_BLOCKED beyond the stream id space")
+            }
+            return .streamsBlocked(streamLimit: limit)
         case .stream: return .stream(try decode(StreamFrame.self, type))
         case .streamOpen: return .streamOpen(try decode(StreamOpenFrame.self, type))
         case .priority: return .priority(try decode(PriorityFrame.self, type))

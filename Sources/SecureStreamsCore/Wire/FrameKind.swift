@@ -18,6 +18,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
     case dataBlocked
     case streamDataBlocked
     case maxStreams
+    case streamsBlocked
     case stream
     case streamOpen
     case priority
@@ -43,6 +44,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case 0x07: self = .dataBlocked
         case 0x08: self = .streamDataBlocked
         case 0x09: self = .maxStreams
+        case 0x0a: self = .streamsBlocked
         case 0x10...0x1f: self = .stream
         case 0x20: self = .streamOpen
         case 0x21: self = .priority
@@ -70,6 +72,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .dataBlocked: 0x07
         case .streamDataBlocked: 0x08
         case .maxStreams: 0x09
+        case .streamsBlocked: 0x0a
         case .stream: 0x10
         case .streamOpen: 0x20
         case .priority: 0x21
@@ -89,7 +92,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         switch self {
         case .padding, .ack, .close: false
         case .ping, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked, .streamDataBlocked,
-             .maxStreams, .stream, .streamOpen, .priority, .datagram, .listen, .pathChallenge, .pathResponse,
+             .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .pathChallenge, .pathResponse,
              .newConnectionID, .handshake:
             true
         }
@@ -103,7 +106,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         switch self {
         case .handshake: false
         case .padding, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked,
-             .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram, .listen, .close,
+             .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .close,
              .pathChallenge, .pathResponse, .newConnectionID:
             true
         }
@@ -122,6 +125,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .dataBlocked: "DATA_BLOCKED"
         case .streamDataBlocked: "STREAM_DATA_BLOCKED"
         case .maxStreams: "MAX_STREAMS"
+        case .streamsBlocked: "STREAMS_BLOCKED"
         case .stream: "STREAM"
         case .streamOpen: "STREAM_OPEN"
         case .priority: "PRIORITY"

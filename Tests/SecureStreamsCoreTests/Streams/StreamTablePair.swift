@@ -59,6 +59,7 @@ struct StreamTablePair {
         case .dataBlocked(let value): table.handleDataBlocked(limit: value)
         case .streamDataBlocked(let id, let value): try table.handleStreamDataBlocked(id, limit: value)
         case .maxStreams(let value): try table.handleMaxStreams(value)
+        case .streamsBlocked(let value): table.handleStreamsBlocked(limit: value)
         }
     }
 }

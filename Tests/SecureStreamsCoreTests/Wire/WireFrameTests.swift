@@ -20,6 +20,7 @@ import Testing
             .dataBlocked(dataLimit: 16_384),
             .streamDataBlocked(StreamDataBlockedFrame(streamID: StreamID(63), dataLimit: 64)),
             .maxStreams(maximumStreamCount: StreamID.maximumStreamCount),
+            .streamsBlocked(streamLimit: 100),
             .stream(StreamFrame(streamID: StreamID(0), offset: 0, data: arena.store([]), isFin: true)),
             .stream(StreamFrame(streamID: StreamID(5), offset: 1_000, data: arena.store(Array("hello".utf8)),
                                 isFin: false, endsRecord: true)),
@@ -253,7 +254,7 @@ import Testing
 
     // MARK: Other frames' limits
 
-    @Test(arguments: [UInt64(0x0a), 0x0f, 0x24, 0x2f, 0x31, 0x43, 0x51, 0x3fff, VarInt.maxValue])
+    @Test(arguments: [UInt64(0x0b), 0x0f, 0x24, 0x2f, 0x31, 0x43, 0x51, 0x3fff, VarInt.maxValue])
     func unknownFrameTypeIsAnError(type: UInt64) {
         let payload = build { $0.writeVarInt(0x01); $0.writeVarInt(type); $0.writeVarInt(0x01) }
         withBytes(payload) { raw in

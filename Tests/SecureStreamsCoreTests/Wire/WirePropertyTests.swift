@@ -217,6 +217,7 @@ struct FrameGenerator {
         case .streamDataBlocked:
             return .streamDataBlocked(StreamDataBlockedFrame(streamID: streamID(), dataLimit: random.varInt()))
         case .maxStreams: return .maxStreams(maximumStreamCount: random.varInt(max: StreamID.maximumStreamCount))
+        case .streamsBlocked: return .streamsBlocked(streamLimit: random.varInt(max: StreamID.maximumStreamCount))
         case .stream:
             let data = bytes(maxCount: random.bool() ? 16 : 300)
             let offset = random.bool() ? 0 : random.varInt(max: VarInt.maxValue - UInt64(data.count))
