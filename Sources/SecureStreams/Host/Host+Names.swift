@@ -87,7 +87,9 @@ extension Host {
     private static func isWorthAnotherAddress(_ error: any Error) -> Bool {
         guard let error = error as? HostError else { return false }
         switch error.kind {
-        case .connectionFailed(_, let why): return why.kind == .handshakeTimeout
+        case .connectionFailed(_, let why):
+            if case .handshakeTimeout = why.kind { return true }
+            return false
         case .addressFamilyUnreachable: return true
         case .keyMismatch, .connectionClosed, .streamReset, .streamStopped, .knownHosts, .emptyRecord, .command,
              .nameNotResolved, .recordTooLarge, .shutDown:

@@ -202,6 +202,8 @@ struct PeerLimits {
     var initialMaxStreams: UInt64 = 0
     var idleTimeoutMilliseconds: UInt64 = 0
     var hasHardwareAES = false
+    /// The largest record the peer reads whole (16 MiB when it left it out).
+    var maxRecordSize: UInt64 = TransportParameters().maxRecordSize
 
     init() {}
 
@@ -211,6 +213,7 @@ struct PeerLimits {
         initialMaxStreams = parameters.initialMaxStreams
         idleTimeoutMilliseconds = parameters.idleTimeoutMilliseconds
         hasHardwareAES = parameters.hasHardwareAES
+        maxRecordSize = parameters.maxRecordSize
     }
 }
 

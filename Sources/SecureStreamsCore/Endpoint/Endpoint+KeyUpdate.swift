@@ -7,7 +7,7 @@ extension Endpoint {
     /// - Throws: ``CommandError`` when the connection is not established.
     public mutating func requestKeyUpdate(on connection: ConnectionHandle) throws(CommandError) {
         try withEstablished(connection) { (c) throws(CommandError) in
-            c.protection?.requestKeyUpdate()
+            _ = c.withProtection { $0.requestKeyUpdate() }
         }
     }
 }
