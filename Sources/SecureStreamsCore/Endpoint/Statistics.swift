@@ -37,6 +37,12 @@ public struct ConnectionStatistics: Hashable, Sendable {
     public var congestionWindow: UInt64 = 0
     public var bytesInFlight: UInt64 = 0
     public var keyUpdates: UInt64 = 0
+    /// Paths validated to the end (PROTOCOL.md §7.1).
+    public var pathsValidated: UInt64 = 0
+    /// New addresses not probed because ``PathManager``'s probe table was full (§7.2).
+    public var pathProbesRefused: UInt64 = 0
+    /// PATH_RESPONSEs that matched no probe on the path they came from (§7.1).
+    public var pathResponsesIgnored: UInt64 = 0
     public var drops = DropCounters()
 }
 

@@ -42,6 +42,8 @@ package enum Frame: Equatable {
     case pathChallenge(PathToken)
     case pathResponse(PathToken)
     case newConnectionID(NewConnectionIDFrame)
+    /// The receiver of this frame may stop routing its CID `sequenceNumber` (§7.3).
+    case retireConnectionID(sequenceNumber: UInt64)
     case handshake(HandshakeFrame)
 
     /// Which row of §6's table this frame is.
@@ -66,6 +68,7 @@ package enum Frame: Equatable {
         case .pathChallenge: .pathChallenge
         case .pathResponse: .pathResponse
         case .newConnectionID: .newConnectionID
+        case .retireConnectionID: .retireConnectionID
         case .handshake: .handshake
         }
     }
@@ -91,6 +94,8 @@ package enum Frame: Equatable {
         case .close(let frame): frame.encodedCount
         case .pathChallenge, .pathResponse: PathToken.encodedCount
         case .newConnectionID(let frame): frame.encodedCount
+        case .retireConnectionID(let value):
+            VarInt.encodedCount(FrameKind.retireConnectionID.frameType) + VarInt.encodedCount(value)
         case .handshake(let frame): frame.encodedCount
         }
     }
@@ -123,6 +128,7 @@ package enum Frame: Equatable {
         case .pathChallenge(let token): return token.encode(kind: .pathChallenge, into: &writer)
         case .pathResponse(let token): return token.encode(kind: .pathResponse, into: &writer)
         case .newConnectionID(let frame): return frame.encode(into: &writer)
+        case .retireConnectionID(let sequence): return Self.encodeSingleVarInt(.retireConnectionID, sequence, into: &writer)
         case .handshake(let frame): return frame.encode(into: &writer)
         }
     }

@@ -41,6 +41,11 @@ public struct TransportParameters: Hashable, Sendable {
     /// absent everywhere else. The responder refuses one that is not newer
     /// than the greatest it accepted from the same static key.
     public var initiationTimestamp: WallClockTime?
+    /// Spare connection ids this end keeps from its peer (PROTOCOL.md §6.15,
+    /// §7.3, id 0x0c; default 0): a peer that announces none is sent no
+    /// NEW_CONNECTION_ID, which keeps older peers, which do not know
+    /// RETIRE_CONNECTION_ID, working.
+    public var activeConnectionIDLimit: UInt64 = 0
 
     public init(
         service: String? = nil, applicationProtocol: String? = nil,
@@ -78,6 +83,7 @@ package enum TransportParameterID: UInt64, Sendable, CaseIterable {
     case hardwareAES = 0x09
     case identity = 0x0a
     case initiationTimestamp = 0x0b
+    case activeConnectionIDLimit = 0x0c
 }
 
 extension TransportParameters {
@@ -156,6 +162,7 @@ extension TransportParameters {
                 throw .frameEncoding(FrameKind.handshake.frameType, "initiation timestamp is not 12 bytes of seconds and nanoseconds")
             }
             initiationTimestamp = timestamp
+        case .activeConnectionIDLimit: activeConnectionIDLimit = try Self.varInt(value)
         }
     }
 
@@ -210,6 +217,8 @@ extension TransportParameters {
                 if let initiationTimestamp {
                     body(id, WallClockTime.encodedCount) { writer in _ = initiationTimestamp.encode(into: &writer) }
                 }
+            case .activeConnectionIDLimit:
+                Self.visit(activeConnectionIDLimit, default: defaults.activeConnectionIDLimit, id: id, body)
             }
         }
     }
