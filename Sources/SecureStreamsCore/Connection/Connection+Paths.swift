@@ -35,6 +35,15 @@ extension Connection {
         _ = startProbe(on: ends, received: count, isOwnMigration: false, random: &random)
     }
 
+    /// The peer probes a path we do not know (it is about to move there):
+    /// we validate it too, which gives the path a CID of its own for our
+    /// PATH_RESPONSE and everything after, and an account for the 3× limit.
+    /// Within ``PathManager/maxProbes``, like any probe.
+    mutating func validateChallengingPath(_ ends: PathEnds, count: Int, random: inout some RandomSource) {
+        guard ends.local == paths.active.localAddress, !paths.isKnown(ends) else { return }
+        _ = startProbe(on: ends, received: count, isOwnMigration: false, random: &random)
+    }
+
     /// Starts validating `ends` with a fresh challenge and, when the peer
     /// gave us one, a fresh CID. False when ``PathManager/maxProbes`` are in progress.
     mutating func startProbe(on ends: PathEnds, received: Int, isOwnMigration: Bool,

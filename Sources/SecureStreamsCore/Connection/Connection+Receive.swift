@@ -39,10 +39,12 @@ extension Connection {
         var decoder = FrameDecoder(payload)
         var isAckEliciting = false
         var isProbing = true
+        var isChallenged = false
         do throws(PeerError) {
             while let frame = try decoder.next() {
                 if frame.kind.isAckEliciting { isAckEliciting = true }
                 if !Self.isProbingFrame(frame.kind) { isProbing = false }
+                if frame.kind == .pathChallenge { isChallenged = true }
                 try apply(frame, on: ends, datagramCount: buffer.count, events: &events, now: now)
                 if phase != .established { break }
             }
@@ -54,6 +56,7 @@ extension Connection {
             return
         }
         if phase == .established {
+            if isChallenged { validateChallengingPath(ends, count: buffer.count, random: &random) }
             followPath(ends, count: buffer.count, packetNumber: packet.packetNumber, isProbing: isProbing,
                        events: &events, random: &random)
         }
