@@ -212,4 +212,10 @@ import Testing
         #expect(pair.drive(timeout: .seconds(30)) { $0.client.connectionCount == 0 && $0.server.connectionCount == 0 })
         #expect(pair.server.tableSizes["byCID"] == 0 && pair.client.tableSizes["byCID"] == 0)
     }
+
+    @Test func theFuzzSeedForPathsMovesBytesEndToEnd() throws {
+        let ops = Dictionary(uniqueKeysWithValues: FuzzEndpointOps.seeds().map { ($0.name, $0.bytes) })
+        let paths = try #require(ops["paths"])
+        #expect(paths.withUnsafeBytes { FuzzEndpointOps.run($0) } > 0)
+    }
 }
