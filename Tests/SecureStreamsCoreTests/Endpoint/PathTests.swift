@@ -219,3 +219,56 @@ import Testing
         #expect(paths.withUnsafeBytes { FuzzEndpointOps.run($0) } > 0)
     }
 }
+
+/// Header protection of the packet number (PROTOCOL.md §5.5).
+@Suite struct HeaderProtectionTests {
+    static func protections(seed: UInt64) throws -> (PacketProtection, PacketProtection) {
+        var random = SeededRandom(seed: seed)
+        let k1 = SecretBytes(randomCount: 32, using: &random), k2 = SecretBytes(randomCount: 32, using: &random)
+        let now = Timestamp(nanoseconds: 0)
+        return (try PacketProtection(initiatorToResponder: k1, responderToInitiator: k2, side: .initiator,
+                                     algorithm: .chaChaPoly, now: now),
+                try PacketProtection(initiatorToResponder: k1, responderToInitiator: k2, side: .responder,
+                                     algorithm: .chaChaPoly, now: now))
+    }
+
+    /// Seals `payload` as packet `number` and returns the datagram.
+    static func seal(_ protection: inout PacketProtection, number: UInt64, payload: [UInt8]) throws -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: DataPacketLayout.overhead + payload.count)
+        let total = try buffer.withUnsafeMutableBytes { raw in
+            var header = WireWriter(UnsafeMutableRawBufferPointer(rebasing: raw[0..<DataPacketLayout.headerCount]))
+            _ = DataPacket.writeHeader(keyPhase: .zero, destination: ConnectionID(rawValue: 9),
+                                       packetNumber: PacketNumber(number), into: &header)
+            raw.baseAddress!.advanced(by: DataPacketLayout.headerCount).copyMemory(from: payload, byteCount: payload.count)
+            return try protection.seal(buffer: raw, payloadCount: payload.count, packetNumber: PacketNumber(number),
+                                       now: Timestamp(nanoseconds: 0))
+        }
+        return Array(buffer[0..<total])
+    }
+
+    @Test func packetNumbersAreNotInClearAndStillOpen() throws {
+        var (sender, receiver) = try Self.protections(seed: 41)
+        var masked = 0
+        for number in UInt64(0)..<64 {
+            var datagram = try Self.seal(&sender, number: number, payload: [0x01, 0x00, 0x00])
+            let clear: [UInt8] = [0, 0, UInt8(number >> 8), UInt8(number & 0xff)]
+            if Array(datagram[10..<14]) != clear { masked += 1 }
+            let outcome = datagram.withUnsafeMutableBytes { receiver.open($0, count: $0.count, now: Timestamp(nanoseconds: 0)) }
+            guard case .opened(let opened) = outcome else { Issue.record("packet \(number) did not open"); continue }
+            #expect(opened.packetNumber == PacketNumber(number))
+        }
+        #expect(masked >= 63, "packet numbers in clear: \(64 - masked) of 64")
+    }
+
+    @Test func theSamePacketNumberShowsDifferentBytesUnderDifferentKeys() throws {
+        var (first, _) = try Self.protections(seed: 42)
+        var (second, _) = try Self.protections(seed: 43)
+        let a = try Self.seal(&first, number: 7, payload: [0x01, 0x00, 0x00])
+        let b = try Self.seal(&second, number: 7, payload: [0x01, 0x00, 0x00])
+        #expect(Array(a[10..<14]) != Array(b[10..<14]))
+        // And under one key, the same number with another payload.
+        var (third, _) = try Self.protections(seed: 42)
+        let c = try Self.seal(&third, number: 7, payload: [0x01, 0x01, 0x00])
+        #expect(Array(a[10..<14]) != Array(c[10..<14]))
+    }
+}
