@@ -165,7 +165,7 @@ import Testing
 
     // MARK: Drops
 
-    @Test(arguments: [UInt8(0x01), 0x03, 0x10, 0x56, 0xff])
+    @Test(arguments: [UInt8(0x01), 0x02, 0x04, 0x10, 0x56, 0xff])
     func unknownVersionIsReportedWhateverTheLength(version: UInt8) {
         withBytes([version]) { #expect(PacketHeader.parse($0).failure == .unknownVersion(version)) }
         var packet = Self.data()
