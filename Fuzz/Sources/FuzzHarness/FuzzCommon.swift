@@ -50,6 +50,10 @@ public enum FuzzFixtures {
     public static let clientAddress = PeerAddress(ipv4: 10, 0, 0, 1, port: 40_000)
     public static let serverAddress = PeerAddress(ipv4: 10, 0, 0, 2, port: 7_000)
     public static let strangerAddress = PeerAddress(ipv4: 192, 0, 2, 9, port: 9_999)
+    /// The client's address after a NAT rebinding (its datagrams reach the client).
+    public static let reboundAddress = PeerAddress(ipv4: 10, 0, 0, 1, port: 40_001)
+    /// A second local address of the client, which it can move to (``Endpoint/migrate(_:toLocalAddress:now:)``).
+    public static let movedAddress = PeerAddress(ipv4: 10, 0, 0, 9, port: 50_000)
     public static let start = Timestamp(nanoseconds: 1_000_000_000)
     public static let service = "test"
     public static let applicationProtocol = "bytes"
@@ -73,6 +77,8 @@ public struct FuzzWire {
         public var toServer: Bool
         public var source: PeerAddress
         public var bytes: [UInt8]
+        /// The client's local address it arrives at, when not its default socket.
+        public var local: PeerAddress? = nil
     }
 
     public var client: Endpoint
@@ -102,13 +108,16 @@ public struct FuzzWire {
             more = false
             while let transmit = buffer.withUnsafeMutableBytes({ client.pollTransmit(now: now, into: $0) }) {
                 record(Datagram(toServer: transmit.destination == FuzzFixtures.serverAddress,
-                                source: FuzzFixtures.clientAddress, bytes: Array(buffer[0..<transmit.count])))
+                                source: transmit.source ?? FuzzFixtures.clientAddress,
+                                bytes: Array(buffer[0..<transmit.count])))
                 more = true
             }
             while let transmit = buffer.withUnsafeMutableBytes({ server.pollTransmit(now: now, into: $0) }) {
-                if transmit.destination == FuzzFixtures.clientAddress {
+                let toClient = [FuzzFixtures.clientAddress, FuzzFixtures.reboundAddress, FuzzFixtures.movedAddress]
+                if toClient.contains(transmit.destination) {
                     record(Datagram(toServer: false, source: FuzzFixtures.serverAddress,
-                                    bytes: Array(buffer[0..<transmit.count])))
+                                    bytes: Array(buffer[0..<transmit.count]),
+                                    local: transmit.destination == FuzzFixtures.movedAddress ? FuzzFixtures.movedAddress : nil))
                 }
                 more = true
             }
@@ -144,7 +153,7 @@ public struct FuzzWire {
                 deliveredToServer += 1
                 server.handleDatagram(raw, from: datagram.source, now: now)
             } else {
-                client.handleDatagram(raw, from: datagram.source, now: now)
+                client.handleDatagram(raw, from: datagram.source, to: datagram.local, now: now)
             }
         }
     }

@@ -128,6 +128,24 @@ public enum FuzzEndpointOps {
                 }
             case 13:
                 wire.deliverAll(rounds: 2)
+            case 14:
+                // Paths (PROTOCOL.md §7): a datagram from another address (a
+                // rebinding, or an attacker's racing copy), or the client moving.
+                let selector = input.u8()
+                switch selector % 3 {
+                case 0:
+                    guard !wire.inFlight.isEmpty else { break }
+                    var datagram = wire.inFlight.removeFirst()
+                    if datagram.toServer {
+                        datagram.source = [FuzzFixtures.reboundAddress, FuzzFixtures.strangerAddress][Int(selector >> 2) % 2]
+                    }
+                    wire.deliver(datagram)
+                case 1:
+                    let now = wire.now
+                    _ = try? wire.client.migrate(handles[0], toLocalAddress: FuzzFixtures.movedAddress, now: now)
+                default:
+                    wire.flush()
+                }
             default:
                 wire.flush()
             }
@@ -162,6 +180,10 @@ public enum FuzzEndpointOps {
                                      0x0C, 0x02, 0x83, 0x02, 0x04, 0x01, 0x10, 0x00, 0x00, 0x0D]),
             // close from the server, then time passes.
             ("close", [0x8B, 0xC1, 0x0D, 0x04, 0x13, 0x88, 0x0D]),
+            // write; one datagram from a rebound address, one from a stranger;
+            // the client moves; time passes: path probes, NEW_CONNECTION_ID, RETIRE.
+            ("paths", [0x05, 0x06, 0x00, 0x0B, 0xB8, 0x0E, 0x00, 0x0E, 0x0C, 0x0D, 0x0E, 0x04, 0x0D, 0x0D,
+                       0x04, 0x01, 0xF4, 0x0D, 0x04, 0x07, 0xD0, 0x0D, 0x87, 0x00, 0xFF, 0xFF]),
         ]
     }
 }

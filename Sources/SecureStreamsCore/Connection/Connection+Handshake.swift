@@ -132,7 +132,9 @@ extension Connection {
         remoteCID = handshakeFrame.connectionID
         peer = peerID
         peerParameters = PeerLimits(handshakeFrame.parameters)
-        path.address = address
+        // The path stays where the Initiation went until the handshake is
+        // confirmed: a Response from elsewhere moves nothing (§7.2), and the
+        // first Data packet from there starts a validation like any move.
         if let sentAt = handshaking.retransmit.firstSentAt, handshaking.retransmit.count == 1 {
             // The Initiation went out once: the round trip is a clean RTT sample (Karn).
             loss.rtt.addSample(latestRTT: now - sentAt, ackDelay: .zero, maxAckDelay: configuration.maxAckDelay)
@@ -264,8 +266,11 @@ extension Connection {
             return
         }
         peer = id
-        path.address = address
-        path.bytesReceived += UInt64(message.count + HandshakeMessagePacket.headerCount)
+        // The Finish proves the initiator read our Response, which went to
+        // the Initiation's address: that path is the validated one, wherever
+        // this copy came from. Another source is a move to validate (§7.2).
+        paths.account(received: message.count + HandshakeMessagePacket.headerCount,
+                      on: PathEnds(remote: address, local: path.localAddress))
         statistics.packetsReceived += 1
         establish(handshaking, noise: handshake, retransmit: nil, now: now, events: &events)
         confirmHandshake(events: &events)
@@ -289,6 +294,7 @@ extension Connection {
         lastActivity = now
         idleDeadline = now + effectiveIdleTimeout
         if let interval = configuration.keepAliveInterval { keepAliveDeadline = now + interval }
+        cids.peerLimit = Int(min(peerParameters.activeConnectionIDLimit, UInt64(ConnectionIDPool.maxIssued)))
         if side == .initiator {
             path.isValidated = true
             announceConnected(events: &events)
@@ -357,7 +363,7 @@ extension Connection {
                     continue
                 case .handshake, .close, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData,
                      .dataBlocked, .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram,
-                     .listen, .pathChallenge, .pathResponse, .newConnectionID:
+                     .listen, .pathChallenge, .pathResponse, .newConnectionID, .retireConnectionID:
                     throw PeerError(.protocolViolation, frameType: frame.kind.frameType, "frame not allowed in a handshake payload")
                 }
             }

@@ -5,13 +5,11 @@ extension Connection {
     /// Never throws: a bad packet is dropped and counted; a peer that breaks
     /// the protocol gets a coded close.
     mutating func handleData(
-        _ buffer: UnsafeMutableRawBufferPointer, from address: PeerAddress,
+        _ buffer: UnsafeMutableRawBufferPointer, from address: PeerAddress, to local: PeerAddress? = nil,
         events: inout EventQueue, random: inout some RandomSource, now: Timestamp
     ) {
-        let opening = withProtection { protection in
-            (previousLargest: protection.largestAuthenticated, result: protection.open(buffer, count: buffer.count, now: now))
-        }
-        guard let (previousLargest, result) = opening else {
+        let opening = withProtection { protection in protection.open(buffer, count: buffer.count, now: now) }
+        guard let result = opening else {
             // Keys not yet installed (an XX Finish still on its way, say):
             // the sender's recovery will resend. Draining: dropped quietly.
             if case .handshaking = state { statistics.drops.authenticationFailed += 1 }
@@ -34,16 +32,20 @@ extension Connection {
         confirmHandshake(events: &events)
         lastActivity = now
         idleDeadline = now + effectiveIdleTimeout
-        followPath(address, count: buffer.count, packetNumber: packet.packetNumber,
-                   previousLargest: previousLargest, random: &random)
+        let ends = PathEnds(remote: address, local: local)
+        paths.account(received: buffer.count, on: ends)
 
         let payload = UnsafeRawBufferPointer(rebasing: buffer[packet.plaintext])
         var decoder = FrameDecoder(payload)
         var isAckEliciting = false
+        var isProbing = true
+        var isChallenged = false
         do throws(PeerError) {
             while let frame = try decoder.next() {
                 if frame.kind.isAckEliciting { isAckEliciting = true }
-                try apply(frame, from: address, events: &events, now: now)
+                if !Self.isProbingFrame(frame.kind) { isProbing = false }
+                if frame.kind == .pathChallenge { isChallenged = true }
+                try apply(frame, on: ends, datagramCount: buffer.count, events: &events, now: now)
                 if phase != .established { break }
             }
             if decoder.frameCount == 0 {
@@ -53,12 +55,18 @@ extension Connection {
             close(error: ConnectionError(.protocolViolation(error)), events: &events, now: now, sendClose: true)
             return
         }
+        if phase == .established {
+            if isChallenged { validateChallengingPath(ends, count: buffer.count, random: &random) }
+            followPath(ends, count: buffer.count, packetNumber: packet.packetNumber, isProbing: isProbing,
+                       events: &events, random: &random)
+        }
         acks.onPacketReceived(packet.packetNumber, isAckEliciting: isAckEliciting, now: now)
         drainStreamEvents(into: &events)
     }
 
     /// Applies one frame. - Throws: the ``PeerError`` to close with.
-    private mutating func apply(_ frame: Frame, from address: PeerAddress, events: inout EventQueue, now: Timestamp) throws(PeerError) {
+    private mutating func apply(_ frame: Frame, on ends: PathEnds, datagramCount: Int,
+                                events: inout EventQueue, now: Timestamp) throws(PeerError) {
         switch frame {
         case .padding, .ping:
             return
@@ -90,15 +98,17 @@ extension Connection {
             let error = ConnectionError(.closedByPeer(code: close.errorCode, reason: close.reasonText))
             self.close(error: error, events: &events, now: now, sendClose: false)
         case .pathChallenge(let token):
-            // Answer on the path it came from (§7), whatever we think of that path.
-            if !pathResponses.append((token, address)) { _ = pathResponses.popFirst(); pathResponses.append((token, address)) }
+            // Answer on the path it came from (§7.1), whatever we think of that path.
+            queuePathResponse(token, on: ends, count: datagramCount)
         case .pathResponse(let token):
-            handlePathResponse(token, from: address, events: &events)
-        case .streamOpen, .priority, .listen, .datagram, .newConnectionID:
-            // Roadmap frames (substreams, priorities, best-effort datagrams,
-            // spare CIDs): this core sends none of them and, as PROTOCOL.md §6
-            // allows for advisory frames, ignores them. A best-effort datagram
-            // ignored is a datagram lost, which its sender accepts.
+            handlePathResponse(token, from: ends, events: &events)
+        case .newConnectionID, .retireConnectionID:
+            try applyConnectionIDFrame(frame)
+        case .streamOpen, .priority, .listen, .datagram:
+            // Roadmap frames (substreams, priorities, best-effort datagrams):
+            // this core sends none of them and, as PROTOCOL.md §6 allows for
+            // advisory frames, ignores them. A best-effort datagram ignored
+            // is a datagram lost, which its sender accepts.
             return
         case .handshake:
             throw PeerError(.protocolViolation, frameType: FrameKind.handshake.frameType, "HANDSHAKE frame in a Data packet")
@@ -169,7 +179,7 @@ extension Connection {
         case .stream(let id, let range, let fin): streams.onStreamFrameAcked(id, range: range, fin: fin)
         case .control(let control): streams.onControlFrameAcked(control)
         case .ack(let largest): acks.onAckOfAck(largestAcked: largest)
-        case .ping, .pathChallenge, .pathResponse, .close: break
+        case .ping, .pathChallenge, .pathResponse, .close, .newConnectionID, .retireConnectionID: break
         }
     }
 
@@ -183,6 +193,7 @@ extension Connection {
         case .ping: break  // probes are decided anew on the next timeout
         case .pathChallenge: break  // the probe's own retry timer resends it
         case .close: break
+        case .newConnectionID, .retireConnectionID: cids.onLost(frame)
         }
     }
 
@@ -208,36 +219,5 @@ extension Connection {
         case .authenticationFailed, .keyPhaseUnknown: statistics.drops.authenticationFailed += 1
         case .replayed, .tooOld: statistics.drops.replayed += 1
         }
-    }
-
-    // MARK: - Paths (§7)
-
-    /// Accounts the packet to its path; a packet from a new address with the
-    /// highest packet number so far starts validating that address.
-    private mutating func followPath(_ address: PeerAddress, count: Int, packetNumber: PacketNumber,
-                                     previousLargest: PacketNumber?, random: inout some RandomSource) {
-        if address == path.address {
-            path.bytesReceived += UInt64(count)
-            return
-        }
-        if probe?.address == address {
-            probe!.bytesReceived += UInt64(count)
-            return
-        }
-        // A reordered packet from an old address is not a move.
-        guard previousLargest.map({ packetNumber > $0 }) ?? true else { return }
-        probe = PathProbe(address: address, token: PathToken(using: &random), attempts: 0,
-                          retryDeadline: nil, bytesReceived: UInt64(count))
-    }
-
-    private mutating func handlePathResponse(_ token: PathToken, from address: PeerAddress, events: inout EventQueue) {
-        guard let probe, probe.token == token else { return }
-        self.probe = nil
-        // The new path carries traffic from now on. The congestion state is
-        // kept: packets in flight on the old path are still accounted to it,
-        // and a NAT rebinding (the common case) does not change the path's
-        // capacity; loss recovery corrects the window if the new path is worse.
-        path = Path(address: probe.address, isValidated: true, bytesReceived: probe.bytesReceived, bytesSent: probe.bytesSent)
-        events.emit(.pathChanged(handle, probe.address))
     }
 }

@@ -41,10 +41,11 @@ extension Connection {
     /// probe or response, a CLOSE. Congestion window and pacer are asked as
     /// for any data packet, so a run never exceeds what they allow now.
     mutating func pollRunContinuation(
-        into buffer: UnsafeMutableRawBufferPointer, destination: PeerAddress, now: Timestamp
+        into buffer: UnsafeMutableRawBufferPointer, destination: PeerAddress, source: PeerAddress? = nil,
+        now: Timestamp
     ) -> Transmit? {
-        guard phase == .established, destination == path.address, !isHandshakeRetransmitDue(now: now),
-              pathResponses.isEmpty, probe?.isChallengeDue != true
+        guard phase == .established, destination == path.address, source == path.localAddress,
+              !isHandshakeRetransmitDue(now: now), paths.responses.isEmpty, !paths.isChallengeDue
         else { return nil }
         return dataTransmit(into: buffer, now: now, padToFill: true)
     }
@@ -61,7 +62,7 @@ extension Connection {
         case .handshaking:
             return isHandshakeRetransmitDue(now: now)
         case .established:
-            return isHandshakeRetransmitDue(now: now) || !pathResponses.isEmpty || probe?.isChallengeDue == true
+            return isHandshakeRetransmitDue(now: now) || !paths.responses.isEmpty || paths.isChallengeDue
                 || hasDataPacketPending(now: now)
         case .closing:
             return true
@@ -80,6 +81,7 @@ extension Connection {
     /// Whether a data packet has anything to carry besides an ACK not yet due.
     private func hasDataPacketPending(now: Timestamp) -> Bool {
         needsPing || probesToSend > 0 || (acks.hasRanges && acks.isAckDue(now: now)) || streams.mayHaveSomethingToSend
+            || cids.hasFramesToSend
     }
 
     // MARK: - Handshake datagrams
@@ -99,35 +101,49 @@ extension Connection {
         path.bytesSent += UInt64(datagram.count)
         statistics.packetsSent += 1
         statistics.bytesSent += UInt64(datagram.count)
-        return Transmit(destination: path.address, count: datagram.count)
+        return Transmit(destination: path.address, count: datagram.count, source: path.localAddress)
     }
 
     // MARK: - Path validation (§7)
 
+    /// A PATH_RESPONSE on the path its challenge came from, within that
+    /// path's 3× budget (§7.1): a tracked path's, or three times the
+    /// challenge's datagram for one we do not track. Dropped when it does not fit.
     private mutating func pathResponseTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
-        guard let (token, address) = pathResponses.first else { return nil }
-        _ = pathResponses.popFirst()
-        guard var packet = beginPacket(into: buffer, limit: buffer.count, now: now) else { return nil }
+        guard let pending = paths.responses.popFirst() else { return nil }
+        let budget = paths.budget(on: pending.ends) ?? pending.budget
+        let limit = min(buffer.count, configuration.maxDatagramSize, budget)
+        guard var packet = beginPacket(into: buffer, limit: limit, now: now, ackOnlyIfDue: true) else { return nil }
         guard PathToken.encodedCount <= packet.writer.remaining else { abandon(packet); return nil }
-        _ = Frame.pathResponse(token).encode(into: &packet.writer)
-        log.append(.pathResponse(token))
-        return finishPacket(packet, isAckEliciting: true, into: buffer, now: now).map { Transmit(destination: address, count: $0) }
+        _ = Frame.pathResponse(pending.token).encode(into: &packet.writer)
+        log.append(.pathResponse(pending.token))
+        let cid = paths.remoteCID(on: pending.ends)
+        guard let count = finishPacket(packet, isAckEliciting: true, into: buffer, now: now, destinationCID: cid)
+        else { return nil }
+        paths.account(sent: count, on: pending.ends)
+        return Transmit(destination: pending.ends.remote, count: count, source: pending.ends.local)
     }
 
+    /// The PATH_CHALLENGE of the first probe that has one due, on the
+    /// probed path with that path's CID, within its 3× budget (§7.1).
     private mutating func pathChallengeTransmit(into buffer: UnsafeMutableRawBufferPointer, now: Timestamp) -> Transmit? {
-        guard var probe, probe.isChallengeDue else { return nil }
-        let limit = min(buffer.count, configuration.maxDatagramSize, probe.amplificationBudget)
-        guard var packet = beginPacket(into: buffer, limit: limit, now: now) else { return nil }
+        guard let index = paths.probes.firstIndex(where: { $0.isChallengeDue }) else { return nil }
+        let probe = paths.probes[index]
+        // Our own move sends to the peer's validated address: no 3× limit applies.
+        let budget = probe.isOwnMigration ? Int.max : probe.path.amplificationBudget
+        let limit = min(buffer.count, configuration.maxDatagramSize, budget)
+        guard var packet = beginPacket(into: buffer, limit: limit, now: now, ackOnlyIfDue: true) else { return nil }
         guard PathToken.encodedCount <= packet.writer.remaining else { abandon(packet); return nil }
         _ = Frame.pathChallenge(probe.token).encode(into: &packet.writer)
         log.append(.pathChallenge(probe.token))
-        guard let count = finishPacket(packet, isAckEliciting: true, into: buffer, now: now) else { return nil }
-        probe.isChallengeDue = false
-        probe.attempts += 1
-        probe.bytesSent += UInt64(count)
-        probe.retryDeadline = now + loss.probeTimeout
-        self.probe = probe
-        return Transmit(destination: probe.address, count: count)
+        guard let count = finishPacket(packet, isAckEliciting: true, into: buffer, now: now,
+                                       destinationCID: probe.path.remoteCID)
+        else { return nil }
+        paths.probes[index].isChallengeDue = false
+        paths.probes[index].attempts += 1
+        paths.probes[index].path.bytesSent += UInt64(count)
+        paths.probes[index].retryDeadline = now + loss.probeTimeout
+        return Transmit(destination: probe.path.address, count: count, source: probe.path.localAddress)
     }
 
     // MARK: - Data
@@ -157,6 +173,18 @@ extension Connection {
             elicits = true
         }
         if mayAddData {
+            while let frame = cids.nextFrame(room: packet.writer.remaining) {
+                _ = frame.encode(into: &packet.writer)
+                switch frame {
+                case .newConnectionID(let issued): log.append(.newConnectionID(sequence: issued.sequenceNumber))
+                case .retireConnectionID(let sequence): log.append(.retireConnectionID(sequence: sequence))
+                case .padding, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked,
+                     .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram, .listen, .close,
+                     .pathChallenge, .pathResponse, .handshake:
+                    break
+                }
+                elicits = true
+            }
             while packet.writer.remaining >= StreamTable.maxControlFrameSize,
                   let control = streams.pollControlFrame(now: now, rtt: loss.rtt.smoothedRTT) {
                 _ = Self.frame(for: control).encode(into: &packet.writer)
@@ -177,7 +205,7 @@ extension Connection {
         needsPing = false
         if isProbe { probesToSend -= 1 }
         path.bytesSent += UInt64(count)
-        return Transmit(destination: path.address, count: count)
+        return Transmit(destination: path.address, count: count, source: path.localAddress)
     }
 
     private mutating func closeTransmit(_ closeFrame: CloseContent, into buffer: UnsafeMutableRawBufferPointer,
@@ -191,7 +219,7 @@ extension Connection {
         log.append(.close)
         guard let count = finishPacket(packet, isAckEliciting: true, into: buffer, now: now) else { return nil }
         path.bytesSent += UInt64(count)
-        return Transmit(destination: path.address, count: count)
+        return Transmit(destination: path.address, count: count, source: path.localAddress)
     }
 
     // MARK: - Packet assembly
@@ -237,14 +265,14 @@ extension Connection {
     /// nothing but an ACK that is not yet due.
     private mutating func finishPacket(
         _ packet: PacketUnderConstruction, isAckEliciting: Bool,
-        into buffer: UnsafeMutableRawBufferPointer, now: Timestamp
+        into buffer: UnsafeMutableRawBufferPointer, now: Timestamp, destinationCID: ConnectionID? = nil
     ) -> Int? {
         guard isAckEliciting || (packet.ackLargest != nil && packet.isAckDue) else {
             log.abandonPacket()
             return nil
         }
         let headerCount = DataPacketLayout.headerCount
-        let destination = remoteCID
+        let destination = destinationCID ?? remoteCID
         let sealed = withProtection { protection -> (total: Int?, keyUpdates: Int) in
             var header = WireWriter(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<headerCount]))
             _ = DataPacket.writeHeader(keyPhase: protection.sendKeyPhase, destination: destination,

@@ -31,7 +31,7 @@ extension Connection {
             case .modifying: preconditionFailure(State.reentered)
             }
         case .pathProbe:
-            return probe?.retryDeadline
+            return phase == .established ? paths.nextProbeDeadline : nil
         case .drain:
             guard case .draining(let draining) = state else { return nil }
             return draining.deadline
@@ -102,14 +102,7 @@ extension Connection {
         case .keyDiscard:
             _ = withProtection { $0.handleTimeout(now: now) }
         case .pathProbe:
-            guard var probe else { return }
-            if probe.attempts >= PathProbe.maxAttempts {
-                self.probe = nil  // the new address never answered: stay where we are
-            } else {
-                probe.isChallengeDue = true
-                probe.retryDeadline = nil
-                self.probe = probe
-            }
+            retryProbes(now: now)
         case .drain:
             state = .drained
         }

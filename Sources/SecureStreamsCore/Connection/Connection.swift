@@ -37,7 +37,11 @@ struct Connection {
 
     let side: Side
     let localCID: ConnectionID
-    var remoteCID: ConnectionID
+    /// The peer's CID that packets on the active path carry.
+    var remoteCID: ConnectionID {
+        get { paths.active.remoteCID }
+        set { paths.active.remoteCID = newValue }
+    }
     /// The phase and what exists only in it (Connection+State.swift).
     var state: State
     let configuration: ConnectionConfiguration
@@ -72,10 +76,15 @@ struct Connection {
     var recoveryEvents = RecoveryEvents(capacity: 8)
     var nextPacketNumber = PacketNumber(0)
 
-    // Paths.
-    var path: Path
-    var probe: PathProbe?
-    var pathResponses = BoundedQueue<(PathToken, PeerAddress)>(capacity: 4)
+    // Paths (PathManager.swift, Connection+Paths.swift).
+    var paths: PathManager
+    /// Spare connection ids both ways (§7.3).
+    var cids = ConnectionIDPool()
+    /// The active path, read and changed in place.
+    var path: Path {
+        get { paths.active }
+        _modify { yield &paths.active }
+    }
 
     // Control frames not owned by the stream table.
     var needsPing = false
@@ -108,7 +117,6 @@ struct Connection {
          configuration: ConnectionConfiguration, handle: ConnectionHandle, now: Timestamp) {
         self.side = side
         self.localCID = localCID
-        self.remoteCID = remoteCID
         self.state = .handshaking(handshaking)
         self.configuration = configuration
         self.service = service
@@ -121,7 +129,7 @@ struct Connection {
                       congestionWindow: NewReno.initialWindowPackets * configuration.maxDatagramSize,
                       smoothedRTT: RTTEstimator.defaultInitialRTT)
         acks = AckTracker(maxAckDelay: configuration.maxAckDelay)
-        path = Path(address: address, isValidated: isAddressValidated)
+        paths = PathManager(active: Path(address: address, isValidated: isAddressValidated, remoteCID: remoteCID))
         idleDeadline = now + configuration.idleTimeout
         lastActivity = now
     }
@@ -202,6 +210,8 @@ struct PeerLimits {
     var initialMaxStreams: UInt64 = 0
     var idleTimeoutMilliseconds: UInt64 = 0
     var hasHardwareAES = false
+    /// How many of our spare CIDs the peer keeps (§7.3); 0: it takes none.
+    var activeConnectionIDLimit: UInt64 = 0
     /// The largest record the peer reads whole (16 MiB when it left it out).
     var maxRecordSize: UInt64 = TransportParameters().maxRecordSize
 
@@ -213,44 +223,9 @@ struct PeerLimits {
         initialMaxStreams = parameters.initialMaxStreams
         idleTimeoutMilliseconds = parameters.idleTimeoutMilliseconds
         hasHardwareAES = parameters.hasHardwareAES
+        activeConnectionIDLimit = parameters.activeConnectionIDLimit
         maxRecordSize = parameters.maxRecordSize
     }
-}
-
-/// A network path: the peer's address and what we know about it.
-struct Path {
-    var address: PeerAddress
-    /// Validated: the peer proved it receives at this address (a handshake
-    /// message decrypted, or a PATH_RESPONSE), lifting the 3× limit.
-    var isValidated: Bool
-    var bytesReceived: UInt64 = 0
-    var bytesSent: UInt64 = 0
-
-    /// Bytes we may still send before validation (PROTOCOL.md §4.3).
-    var amplificationBudget: Int {
-        isValidated ? .max : Self.unvalidatedBudget(received: bytesReceived, sent: bytesSent)
-    }
-
-    /// "At most three times the bytes received" to an address not yet validated.
-    static func unvalidatedBudget(received: UInt64, sent: UInt64) -> Int {
-        let allowed = received * 3
-        return sent >= allowed ? 0 : Int(allowed - sent)
-    }
-}
-
-/// A path being validated (PROTOCOL.md §7).
-struct PathProbe {
-    var address: PeerAddress
-    var token: PathToken
-    var attempts: Int
-    var retryDeadline: Timestamp?
-    var bytesReceived: UInt64
-    var bytesSent: UInt64 = 0
-    var isChallengeDue = true
-
-    static let maxAttempts = 3
-
-    var amplificationBudget: Int { Path.unvalidatedBudget(received: bytesReceived, sent: bytesSent) }
 }
 
 /// Liveness of the path as acknowledgements show it.

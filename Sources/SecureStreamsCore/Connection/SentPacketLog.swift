@@ -12,6 +12,10 @@ enum SentFrame: Hashable, Sendable {
     case ping
     case pathChallenge(PathToken)
     case pathResponse(PathToken)
+    /// Our spare CID of this sequence number, announced (§7.3).
+    case newConnectionID(sequence: UInt64)
+    /// The peer's CID of this sequence number, retired (§7.3).
+    case retireConnectionID(sequence: UInt64)
     case close
 }
 

@@ -72,6 +72,7 @@ extension Endpoint {
         // One in-place (mutating) access: a non-mutating read through
         // `slots[index].connection!` copies the whole connection out of the
         // array first, retaining every buffer it holds, on every packet.
+        if slots[index].connection?.needsConnectionIDWork() == true { syncConnectionIDs(index) }
         guard let state = slots[index].connection?.schedulingState(now: lastNow, checkReady: mayBeReady) else {
             timers.remove(index)
             return
@@ -141,13 +142,14 @@ extension Endpoint {
         while datagrams < maxDatagrams, buffer.count - total >= segmentSize {
             let next = UnsafeMutableRawBufferPointer(rebasing: buffer[total..<(total + segmentSize)])
             guard let more = slots[index].connection!.pollRunContinuation(
-                into: next, destination: transmit.destination, now: now)
+                into: next, destination: transmit.destination, source: transmit.source, now: now)
             else { break }
             total += more.count
             datagrams += 1
             if more.count < segmentSize { break }  // a shorter datagram ends the run
         }
-        return Transmit(destination: transmit.destination, count: total, segmentSize: datagrams > 1 ? segmentSize : nil)
+        return Transmit(destination: transmit.destination, count: total, segmentSize: datagrams > 1 ? segmentSize : nil,
+                        source: transmit.source)
     }
 }
 

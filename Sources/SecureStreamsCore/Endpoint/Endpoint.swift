@@ -129,14 +129,15 @@ public struct Endpoint {
                 idleTimeoutMilliseconds: UInt64(clamping: configuration.idleTimeout.microsecondsClamped / 1000),
                 maxDatagramSize: UInt64(configuration.maxDatagramSize),
                 hasHardwareAES: AEADAlgorithm.aesGCM.isHardwareAccelerated,
-                maxRecordSize: min(configuration.maxStreamWindow, configuration.maxConnectionWindow)))
+                maxRecordSize: min(configuration.maxStreamWindow, configuration.maxConnectionWindow)
+            ).announcingConnectionIDLimit(ConnectionIDPool.localLimit))
     }
 
     /// This endpoint's EID.
     public var endpointID: EndpointID { configuration.identity.endpointID }
 
     /// Connections currently held (in any phase).
-    public var connectionCount: Int { byCID.count }
+    public var connectionCount: Int { slots.count - freeSlots.count }
 
     /// The size of every table the endpoint keeps, by name: what the
     /// bad-input tests compare before and after a flood of junk.
@@ -200,7 +201,10 @@ public struct Endpoint {
     // MARK: - Inputs
 
     /// Feeds one received datagram, decrypting it in place in `datagram`.
-    public mutating func handleDatagram(_ datagram: UnsafeMutableRawBufferPointer, from address: PeerAddress, now: Timestamp) {
+    /// `local` is the address it arrived at when that is not the default
+    /// socket (a driver that moves connections, ``migrate(_:toLocalAddress:now:)``).
+    public mutating func handleDatagram(_ datagram: UnsafeMutableRawBufferPointer, from address: PeerAddress,
+                                        to local: PeerAddress? = nil, now: Timestamp) {
         advance(to: now)
         statistics.datagramsReceived += 1
         statistics.bytesReceived += UInt64(datagram.count)
@@ -214,18 +218,19 @@ public struct Endpoint {
             case .tooShort, .unknownType, .malformed: statistics.drops.malformed += 1
             }
         case .success(let packet):
-            dispatch(packet, datagram: datagram, from: address, now: now)
+            dispatch(packet, datagram: datagram, from: address, to: local, now: now)
         }
     }
 
     /// Feeds one received datagram from read-only memory (copied once into a
     /// reused buffer, since packets are decrypted in place).
-    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Timestamp) {
+    public mutating func handleDatagram(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress,
+                                        to local: PeerAddress? = nil, now: Timestamp) {
         var buffer: [UInt8] = []
         swap(&buffer, &scratch)
         buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: datagram)
-        buffer.withUnsafeMutableBytes { handleDatagram($0, from: address, now: now) }
+        buffer.withUnsafeMutableBytes { handleDatagram($0, from: address, to: local, now: now) }
         swap(&buffer, &scratch)
     }
 
@@ -312,13 +317,14 @@ public struct Endpoint {
     // MARK: - Dispatch
 
     private mutating func dispatch(_ packet: ParsedPacket, datagram: UnsafeMutableRawBufferPointer,
-                                   from address: PeerAddress, now: Timestamp) {
+                                   from address: PeerAddress, to local: PeerAddress?, now: Timestamp) {
         switch packet {
         case .initiation(let initiation):
-            handleInitiation(initiation, datagram: UnsafeRawBufferPointer(datagram), from: address, now: now)
+            handleInitiation(initiation, datagram: UnsafeRawBufferPointer(datagram), from: address, to: local, now: now)
         case .response(let response):
             guard let index = lookup(response.destination) else { return }
             let identity = configuration.identity
+            slots[index].connection!.adoptHandshakeLocalAddress(local)
             slots[index].connection!.handleResponse(response.noiseMessage, from: address, identity: identity,
                                                     events: &events, random: &random, now: now)
             if let connection = slots[index].connection, connection.isEstablished,
@@ -339,7 +345,7 @@ public struct Endpoint {
             touched(index)
         case .data(let data):
             guard let index = lookup(data.destination) else { return }
-            slots[index].connection!.handleData(datagram, from: address, events: &events, random: &random, now: now)
+            slots[index].connection!.handleData(datagram, from: address, to: local, events: &events, random: &random, now: now)
             forgetInitiationIfConfirmed(index)
             touched(index)
         case .versionNegotiation(let negotiation):
@@ -348,7 +354,7 @@ public struct Endpoint {
     }
 
     private mutating func handleInitiation(_ initiation: InitiationPacket, datagram: UnsafeRawBufferPointer,
-                                           from address: PeerAddress, now: Timestamp) {
+                                           from address: PeerAddress, to local: PeerAddress?, now: Timestamp) {
         let noise = initiation.suite.noiseProtocol
         guard noise.cipher.isHardwareAccelerated else {
             statistics.drops.unsupportedSuite += 1
@@ -403,6 +409,7 @@ public struct Endpoint {
         case .accepted(var connection, _):
             let (index, handle) = allocateSlot()
             connection.handle = handle
+            connection.adoptHandshakeLocalAddress(local)
             install(connection, at: index)
             byInitiation[ephemeral] = UInt32(index)
             replayGuard.accepted(ephemeral, now: now)
@@ -502,6 +509,8 @@ public struct Endpoint {
     mutating func reap(_ index: Int) {
         guard let connection = slots[index].connection, connection.isDrained else { return }
         byCID.removeValue(forKey: connection.localCID)
+        for issued in connection.cids.issued { byCID.removeValue(forKey: issued.cid) }
+        for cid in connection.cids.retiredByPeer { byCID.removeValue(forKey: cid) }
         if let key = connection.initiationKey { byInitiation.removeValue(forKey: key) }
         unindexForNegotiation(index)
         timers.remove(index)
@@ -513,6 +522,19 @@ public struct Endpoint {
               let key = connection.initiationKey else { return }
         byInitiation.removeValue(forKey: key)
         slots[index].connection!.initiationKey = nil
+    }
+
+    /// Routes fresh spare CIDs to the connection in `index` and stops
+    /// routing those its peer retired (§7.3). Bounded by
+    /// ``ConnectionIDPool/maxIssued`` entries per connection.
+    mutating func syncConnectionIDs(_ index: Int) {
+        for cid in slots[index].connection!.cids.takeRetiredByPeer() { byCID.removeValue(forKey: cid) }
+        guard slots[index].connection!.phase == .established else { return }
+        for _ in 0..<slots[index].connection!.cids.wanted {
+            let cid = freshCID()
+            byCID[cid] = UInt32(index)
+            slots[index].connection!.cids.issue(cid)
+        }
     }
 
     private mutating func freshCID() -> ConnectionID {

@@ -70,14 +70,22 @@ public struct PeerAddress: Hashable, Sendable, CustomStringConvertible {
 /// When `segmentSize` is set and smaller than `count`, the buffer holds
 /// several datagrams of `segmentSize` bytes (the last may be shorter) for the
 /// same destination, ready for UDP GSO or a `sendmmsg` batch.
+///
+/// `source` names the local address to send from when it is not the
+/// driver's default socket: set only after the application moved a
+/// connection (``Endpoint/migrate(_:toLocalAddress:now:)``), and then the
+/// same address the driver passes as `to` for datagrams arriving there.
 public struct Transmit: Hashable, Sendable {
     public var destination: PeerAddress
     public var count: Int
     public var segmentSize: Int?
+    /// The local address to send from; `nil`: the default socket.
+    public var source: PeerAddress?
 
-    public init(destination: PeerAddress, count: Int, segmentSize: Int? = nil) {
+    public init(destination: PeerAddress, count: Int, segmentSize: Int? = nil, source: PeerAddress? = nil) {
         self.destination = destination
         self.count = count
         self.segmentSize = segmentSize
+        self.source = source
     }
 }

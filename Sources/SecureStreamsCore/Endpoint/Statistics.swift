@@ -41,6 +41,12 @@ public struct ConnectionStatistics: Hashable, Sendable {
     /// and received (the peer waited at ours), PROTOCOL.md §6.2.1.
     public var streamsBlockedSent: UInt64 = 0
     public var streamsBlockedReceived: UInt64 = 0
+    /// Paths validated to the end (PROTOCOL.md §7.1).
+    public var pathsValidated: UInt64 = 0
+    /// New addresses not probed because ``PathManager``'s probe table was full (§7.2).
+    public var pathProbesRefused: UInt64 = 0
+    /// PATH_RESPONSEs that matched no probe on the path they came from (§7.1).
+    public var pathResponsesIgnored: UInt64 = 0
     public var drops = DropCounters()
 }
 

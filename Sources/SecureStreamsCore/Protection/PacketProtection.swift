@@ -89,6 +89,9 @@ struct PacketProtection: Sendable {
     let side: Side
     private var sealer: PacketSealer
     private var opener: PacketOpener
+    /// Masks the packet numbers this end sends, and unmasks the peer's (§5.5).
+    private let sendHeaderProtection: HeaderProtection
+    private let receiveHeaderProtection: HeaderProtection
     /// How long the previous receive key is kept after the peer's key update:
     /// `3 × PTO` (§5.3). The connection updates it as its PTO changes; it
     /// applies to the next switch.
@@ -118,6 +121,8 @@ struct PacketProtection: Sendable {
         sealer = PacketSealer(key: try TrafficKey(algorithm: algorithm, key: sendKey),
                               configuration: configuration, now: now)
         opener = PacketOpener(key: try TrafficKey(algorithm: algorithm, key: receiveKey))
+        sendHeaderProtection = HeaderProtection(trafficKey: sendKey)
+        receiveHeaderProtection = HeaderProtection(trafficKey: receiveKey)
         previousKeyRetention = configuration.initialPreviousKeyRetention
     }
 
@@ -170,7 +175,9 @@ struct PacketProtection: Sendable {
         now: Timestamp
     ) throws(SealError) -> Int {
         precondition(headerCount == DataPacketLayout.headerCount, "PacketProtection.seal: the Data header is 14 bytes")
-        return try sealer.seal(buffer: buffer, payloadCount: payloadCount, packetNumber: packetNumber, now: now)
+        let total = try sealer.seal(buffer: buffer, payloadCount: payloadCount, packetNumber: packetNumber, now: now)
+        sendHeaderProtection.apply(to: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<total]))
+        return total
     }
 
     /// Notes that the peer acknowledged this end's packet `pn`. Call it for
@@ -203,7 +210,12 @@ struct PacketProtection: Sendable {
     /// - Returns: the packet number and plaintext range, a drop reason, or a
     ///   protocol violation to close the connection with.
     mutating func open(_ buffer: UnsafeMutableRawBufferPointer, count: Int, now: Timestamp) -> OpenOutcome {
-        opener.open(buffer, count: count, now: now, previousKeyRetention: previousKeyRetention)
+        // The packet number is unmasked first (§5.5); a packet too short to
+        // carry a sample is the opener's to drop.
+        if count >= DataPacketLayout.overhead, count <= buffer.count {
+            receiveHeaderProtection.apply(to: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
+        }
+        return opener.open(buffer, count: count, now: now, previousKeyRetention: previousKeyRetention)
     }
 
     /// The phase of the peer's current key.

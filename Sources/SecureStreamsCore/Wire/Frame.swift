@@ -45,6 +45,8 @@ package enum Frame: Equatable {
     case pathChallenge(PathToken)
     case pathResponse(PathToken)
     case newConnectionID(NewConnectionIDFrame)
+    /// The receiver of this frame may stop routing its CID `sequenceNumber` (§7.3).
+    case retireConnectionID(sequenceNumber: UInt64)
     case handshake(HandshakeFrame)
 
     /// Which row of §6's table this frame is.
@@ -70,6 +72,7 @@ package enum Frame: Equatable {
         case .pathChallenge: .pathChallenge
         case .pathResponse: .pathResponse
         case .newConnectionID: .newConnectionID
+        case .retireConnectionID: .retireConnectionID
         case .handshake: .handshake
         }
     }
@@ -97,6 +100,8 @@ package enum Frame: Equatable {
         case .close(let frame): frame.encodedCount
         case .pathChallenge, .pathResponse: PathToken.encodedCount
         case .newConnectionID(let frame): frame.encodedCount
+        case .retireConnectionID(let value):
+            VarInt.encodedCount(FrameKind.retireConnectionID.frameType) + VarInt.encodedCount(value)
         case .handshake(let frame): frame.encodedCount
         }
     }
@@ -132,6 +137,7 @@ package enum Frame: Equatable {
         case .pathChallenge(let token): return token.encode(kind: .pathChallenge, into: &writer)
         case .pathResponse(let token): return token.encode(kind: .pathResponse, into: &writer)
         case .newConnectionID(let frame): return frame.encode(into: &writer)
+        case .retireConnectionID(let sequence): return Self.encodeSingleVarInt(.retireConnectionID, sequence, into: &writer)
         case .handshake(let frame): return frame.encode(into: &writer)
         }
     }

@@ -88,6 +88,7 @@ package struct FrameDecoder {
         case .pathChallenge: return .pathChallenge(try PathToken.decodeFields(from: &reader, frameType: type))
         case .pathResponse: return .pathResponse(try PathToken.decodeFields(from: &reader, frameType: type))
         case .newConnectionID: return .newConnectionID(try decode(NewConnectionIDFrame.self, type))
+        case .retireConnectionID: return .retireConnectionID(sequenceNumber: try readVarInt(type))
         case .handshake: return .handshake(try decode(HandshakeFrame.self, type))
         }
     }

@@ -28,6 +28,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
     case pathChallenge
     case pathResponse
     case newConnectionID
+    case retireConnectionID
     case handshake
 
     /// The kind of a frame type read off the wire; `nil` for an unknown type.
@@ -54,6 +55,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case 0x40: self = .pathChallenge
         case 0x41: self = .pathResponse
         case 0x42: self = .newConnectionID
+        case 0x43: self = .retireConnectionID
         case 0x50: self = .handshake
         default: return nil
         }
@@ -82,6 +84,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .pathChallenge: 0x40
         case .pathResponse: 0x41
         case .newConnectionID: 0x42
+        case .retireConnectionID: 0x43
         case .handshake: 0x50
         }
     }
@@ -93,7 +96,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .padding, .ack, .close: false
         case .ping, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked, .streamDataBlocked,
              .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .pathChallenge, .pathResponse,
-             .newConnectionID, .handshake:
+             .newConnectionID, .retireConnectionID, .handshake:
             true
         }
     }
@@ -107,7 +110,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .handshake: false
         case .padding, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked,
              .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .close,
-             .pathChallenge, .pathResponse, .newConnectionID:
+             .pathChallenge, .pathResponse, .newConnectionID, .retireConnectionID:
             true
         }
     }
@@ -135,6 +138,7 @@ package enum FrameKind: Sendable, Hashable, CaseIterable, CustomStringConvertibl
         case .pathChallenge: "PATH_CHALLENGE"
         case .pathResponse: "PATH_RESPONSE"
         case .newConnectionID: "NEW_CONNECTION_ID"
+        case .retireConnectionID: "RETIRE_CONNECTION_ID"
         case .handshake: "HANDSHAKE"
         }
     }

@@ -103,11 +103,14 @@ package struct ProtocolVersion: Hashable, Sendable, CustomStringConvertible {
     /// Version 1: no timestamp in the Initiation. Retired: a version-1
     /// packet is answered with version negotiation (§3.5, §11).
     package static let v1 = ProtocolVersion(0x01)
-    /// Version 2, this document: the IK Initiation carries a timestamp (§4.4),
-    /// with the rest of this round's incompatible changes (§11).
+    /// Version 2: the IK Initiation carries a timestamp (§4.4). Retired: its
+    /// Data packets show their packet numbers in clear (§11).
     package static let v2 = ProtocolVersion(0x02)
+    /// Version 3, this document: the Data packet number is header-protected
+    /// (§3.4, §5.5).
+    package static let v3 = ProtocolVersion(0x03)
     /// The version this implementation writes.
-    package static let current = ProtocolVersion.v2
+    package static let current = ProtocolVersion.v3
     /// The versions this implementation speaks, in order of preference.
     package static let supported: [ProtocolVersion] = [.current]
     /// Byte 0 of a version-negotiation packet (§3.5); never a version.

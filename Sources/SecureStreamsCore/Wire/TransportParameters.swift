@@ -41,6 +41,11 @@ public struct TransportParameters: Hashable, Sendable {
     /// absent everywhere else. The responder refuses one that is not newer
     /// than the greatest it accepted from the same static key.
     public var initiationTimestamp: WallClockTime?
+    /// Spare connection ids this end keeps from its peer (PROTOCOL.md §6.15,
+    /// §7.3, id 0x0c; default 0): a peer that announces none is sent no
+    /// NEW_CONNECTION_ID, which keeps older peers, which do not know
+    /// RETIRE_CONNECTION_ID, working.
+    public var activeConnectionIDLimit: UInt64 = 0
     /// The largest record this end reads whole (PROTOCOL.md §6.3, §6.15, id
     /// 0x14): its stream window's cap, default 16 MiB (the default
     /// `maxStreamWindow`, also what a peer that leaves it out is assumed to
@@ -86,6 +91,7 @@ package enum TransportParameterID: UInt64, Sendable, CaseIterable {
     case hardwareAES = 0x09
     case identity = 0x0a
     case initiationTimestamp = 0x0b
+    case activeConnectionIDLimit = 0x0c
     case maxRecordSize = 0x14
 }
 
@@ -165,6 +171,7 @@ extension TransportParameters {
                 throw .frameEncoding(FrameKind.handshake.frameType, "initiation timestamp is not 12 bytes of seconds and nanoseconds")
             }
             initiationTimestamp = timestamp
+        case .activeConnectionIDLimit: activeConnectionIDLimit = try Self.varInt(value)
         case .maxRecordSize: maxRecordSize = try Self.varInt(value)
         }
     }
@@ -220,6 +227,8 @@ extension TransportParameters {
                 if let initiationTimestamp {
                     body(id, WallClockTime.encodedCount) { writer in _ = initiationTimestamp.encode(into: &writer) }
                 }
+            case .activeConnectionIDLimit:
+                Self.visit(activeConnectionIDLimit, default: defaults.activeConnectionIDLimit, id: id, body)
             case .maxRecordSize:
                 Self.visit(maxRecordSize, default: defaults.maxRecordSize, id: id, body)
             }

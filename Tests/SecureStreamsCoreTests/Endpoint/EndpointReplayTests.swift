@@ -280,18 +280,19 @@ import Testing
         #expect(pair.server.statistics.handshakesAccepted == 1 && pair.server.statistics.cookiesSent == 1)
     }
 
-    /// Version 1 is retired: its packets get a negotiation answer naming version 2.
-    @Test func aVersionOneInitiationGetsANegotiationAnswer() throws {
+    /// Versions 1 and 2 are retired: their packets get a negotiation answer naming version 3.
+    @Test(arguments: [UInt8(0x01), 0x02])
+    func aRetiredVersionInitiationGetsANegotiationAnswer(version: UInt8) throws {
         var pair = Pair(seed: 90)
         _ = try pair.connect()
         var initiation = try #require(pair.client.drainTransmits(now: pair.now).first?.bytes)
-        #expect(initiation[0] == 0x02)
-        initiation[0] = 0x01
+        #expect(initiation[0] == 0x03)
+        initiation[0] = version
         pair.server.deliver(initiation, from: pair.clientAddress, now: pair.now)
         let answers = pair.server.drainTransmits(now: pair.now)
         let answer = try #require(answers.first?.bytes)
         #expect(answers.count == 1 && answer[0] == 0x00)
-        #expect(Array(answer.suffix(2)) == [1, 0x02], "one version listed: 2")
+        #expect(Array(answer.suffix(2)) == [1, 0x03], "one version listed: 3")
         #expect(pair.server.statistics.drops.unknownVersion == 1 && pair.server.connectionCount == 0)
     }
 }

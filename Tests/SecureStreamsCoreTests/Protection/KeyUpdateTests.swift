@@ -43,8 +43,10 @@ extension ProtectionTests {
             // The packet is sealed under k1' exactly as §5.3 defines it.
             let k1 = ProtectionTests.transportKeys().k1.unprotectedBytes
             let aead = try AEADKey(algorithm: algorithm, key: ProtectionTests.nextKey(k1))
+            // Header protection keeps the first key's mask across updates (§5.5).
+            let clear = ProtectionTests.masked(first)
             #expect(try aead.open(nonce: AEADNonce(noiseCounter: 100, algorithm: algorithm),
-                                  associatedData: Array(first[0..<14]), ciphertext: Array(first[14...]))
+                                  associatedData: Array(clear[0..<14]), ciphertext: Array(clear[14...]))
                     == ProtectionTests.payload(100))
 
             expectOpened(&responder, first, now: ProtectionTests.seconds(1), pn: 100, phase: .one, switching: true)

@@ -34,7 +34,10 @@ extension ProtectionTests {
             // against a bare AEADKey (§3.4).
             var (initiator, _) = try ProtectionTests.pair(algorithm)
             let pn: UInt64 = 0x1_2345_6789
-            let packet = try ProtectionTests.seal(&initiator, pn: pn)
+            let sealed = try ProtectionTests.seal(&initiator, pn: pn)
+            // The packet number is header-protected (§5.5): unmasked, the packet is §3.4's.
+            #expect(Array(sealed[10..<14]) != [0x23, 0x45, 0x67, 0x89])
+            let packet = ProtectionTests.masked(sealed)
             let frames = ProtectionTests.payload(pn)
             #expect(packet.count == 14 + frames.count + 16)
             #expect(packet[0] == ProtocolVersion.current.rawValue)
@@ -148,7 +151,7 @@ extension ProtectionTests {
         @Test func otherVersionOrTypeIsNotAData() throws {
             var (initiator, responder) = try ProtectionTests.pair(.chaChaPoly)
             let packet = try ProtectionTests.seal(&initiator, pn: 0)
-            for (index, value) in [(0, 0x01), (0, 0x03), (0, 0x00), (1, 0x01), (1, 0x12), (1, 0x04), (1, 0x90)] as [(Int, UInt8)] {
+            for (index, value) in [(0, 0x01), (0, 0x02), (0, 0x00), (1, 0x01), (1, 0x12), (1, 0x04), (1, 0x90)] as [(Int, UInt8)] {
                 var other = packet
                 other[index] = value
                 #expect(ProtectionTests.open(&responder, other).outcome == .dropped(.notDataPacket), "\(index)=\(value)")
@@ -158,7 +161,7 @@ extension ProtectionTests {
         @Test func sealRefusesToRunPastTheLastPacketNumber() throws {
             var (initiator, _) = try ProtectionTests.pair(.chaChaPoly)
             let max = PacketNumber.max.rawValue
-            let last = try ProtectionTests.seal(&initiator, pn: max)
+            let last = ProtectionTests.masked(try ProtectionTests.seal(&initiator, pn: max))
             #expect(Array(last[10..<14]) == [0xFF, 0xFF, 0xFF, 0xFF])
             #expect(throws: SealError.packetNumberExhausted) {
                 _ = try ProtectionTests.seal(&initiator, pn: max + 1)

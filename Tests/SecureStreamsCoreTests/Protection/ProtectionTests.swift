@@ -73,15 +73,27 @@ enum ProtectionTests {
 
     /// A Data packet built by hand under `key`, bypassing the sealer: for
     /// packets an honest sender would never produce.
+    /// Header protection (§5.5) uses the direction's first key, `k1` by default.
     static func forge(
-        key: [UInt8], algorithm: AEADAlgorithm, phase: UInt8, pn: UInt64, payload: [UInt8]
+        key: [UInt8], algorithm: AEADAlgorithm, phase: UInt8, pn: UInt64, payload: [UInt8],
+        firstKey: [UInt8] = transportKeys().k1.unprotectedBytes
     ) throws -> [UInt8] {
         var header: [UInt8] = [ProtocolVersion.current.rawValue, 0x10 | phase]
         withUnsafeBytes(of: cid.bigEndian) { header.append(contentsOf: $0) }
         withUnsafeBytes(of: UInt32(truncatingIfNeeded: pn).bigEndian) { header.append(contentsOf: $0) }
         let aead = try AEADKey(algorithm: algorithm, key: key)
-        return header + aead.seal(nonce: AEADNonce(noiseCounter: pn, algorithm: algorithm),
-                                  associatedData: header, plaintext: payload)
+        return masked(header + aead.seal(nonce: AEADNonce(noiseCounter: pn, algorithm: algorithm),
+                                         associatedData: header, plaintext: payload), firstKey: firstKey)
+    }
+
+    /// `packet` with its packet-number bytes' header protection applied or
+    /// removed (§5.5: the same XOR) under the direction whose first key is
+    /// `firstKey` (`k1`, the initiator's, by default).
+    static func masked(_ packet: [UInt8], firstKey: [UInt8] = transportKeys().k1.unprotectedBytes) -> [UInt8] {
+        var packet = packet
+        let protection = HeaderProtection(trafficKey: SecretBytes(copying: firstKey))
+        packet.withUnsafeMutableBytes { protection.apply(to: $0) }
+        return packet
     }
 
     /// `BLAKE2b-256(key: k, "sss-key-update-v1")`, computed independently of

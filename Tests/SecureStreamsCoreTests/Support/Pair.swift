@@ -52,6 +52,15 @@ struct Pair {
     var maxDatagrams = 1
     /// What the runs looked like.
     var runs = RunStatistics()
+    /// More local addresses of the client (after ``Endpoint/migrate(_:toLocalAddress:now:)``):
+    /// datagrams to them reach the client, which is told where they arrived.
+    var clientAliases: [PeerAddress] = []
+    /// Sees (and may change) every datagram as it is put on the wire: an
+    /// on-path attacker's view (a rewritten source is a copy that raced the original).
+    var tamper: ((inout InFlight) -> Void)?
+    /// Datagrams and bytes put on the wire per destination, after `tamper`.
+    var datagramsTo: [PeerAddress: Int] = [:]
+    var bytesTo: [PeerAddress: Int] = [:]
 
     struct RunStatistics {
         /// Datagrams in the longest run.
@@ -115,7 +124,8 @@ struct Pair {
                 client.pollTransmit(now: now, into: $0, maxDatagrams: maxDatagrams)
             }) {
                 for segment in segments(of: transmit) {
-                    send(Array(buffer[segment]), from: clientAddress, to: transmit.destination, over: toServer)
+                    send(Array(buffer[segment]), from: transmit.source ?? clientAddress, to: transmit.destination,
+                         over: toServer)
                 }
                 sentSomething = true
             }
@@ -164,8 +174,13 @@ struct Pair {
 
     private mutating func send(_ bytes: [UInt8], from source: PeerAddress, to destination: PeerAddress, over link: Link) {
         wireLog.append(bytes)
+        var tampered = InFlight(arrival: now, sequence: 0, source: source, destination: destination, bytes: bytes)
+        tamper?(&tampered)
+        let (source, destination) = (tampered.source, tampered.destination)
+        datagramsTo[destination, default: 0] += 1
+        bytesTo[destination, default: 0] += tampered.bytes.count
         guard !link.isDown, !chance(link.lossRate) else { return }
-        var bytes = bytes
+        var bytes = tampered.bytes
         if chance(link.corruptRate) {
             let index = Int.random(in: 0..<bytes.count, using: &network)
             bytes[index] ^= UInt8.random(in: 1...255, using: &network)
@@ -201,17 +216,30 @@ struct Pair {
         while delivering < inFlight.count, inFlight[delivering].arrival <= now { delivering += 1 }
         let due = inFlight[0..<delivering]
         inFlight.removeFirst(delivering)
-        for var datagram in due {
-            delivered += 1
-            datagram.bytes.withUnsafeMutableBytes { bytes in
-                if datagram.destination == serverAddress {
-                    server.handleDatagram(bytes, from: datagram.source, now: now)
-                } else if datagram.destination == clientAddress {
-                    client.handleDatagram(bytes, from: datagram.source, now: now)
-                }
-                // Anything else goes nowhere (an old client address after a rebinding).
+        for datagram in due { deliver(datagram) }
+    }
+
+    /// Hands one datagram to its endpoint now, whatever its arrival time.
+    mutating func deliver(_ datagram: InFlight) {
+        var datagram = datagram
+        delivered += 1
+        datagram.bytes.withUnsafeMutableBytes { bytes in
+            if datagram.destination == serverAddress {
+                server.handleDatagram(bytes, from: datagram.source, now: now)
+            } else if datagram.destination == clientAddress {
+                client.handleDatagram(bytes, from: datagram.source, now: now)
+            } else if clientAliases.contains(datagram.destination) {
+                client.handleDatagram(bytes, from: datagram.source, to: datagram.destination, now: now)
             }
+            // Anything else goes nowhere (an old client address after a rebinding).
         }
+    }
+
+    /// Removes and returns the datagrams in flight to `destination`, oldest first.
+    mutating func takeInFlight(to destination: PeerAddress) -> [InFlight] {
+        let taken = inFlight.filter { $0.destination == destination }
+        inFlight.removeAll { $0.destination == destination }
+        return taken
     }
 
     private mutating func chance(_ rate: Double) -> Bool {

@@ -42,6 +42,8 @@ import Testing
             .pathChallenge(PathToken(rawValue: 0x0102_0304_0506_0708)),
             .pathResponse(PathToken(rawValue: .max)),
             .newConnectionID(NewConnectionIDFrame(sequenceNumber: 1, connectionID: ConnectionID(rawValue: 42))),
+            .retireConnectionID(sequenceNumber: 0),
+            .retireConnectionID(sequenceNumber: max),
             .handshake(HandshakeFrame(connectionID: ConnectionID(rawValue: 0xfeed), parameters: .defaults)),
             .handshake(HandshakeFrame(connectionID: ConnectionID(rawValue: 1), parameters: TransportParameters(
                 service: "chat", applicationProtocol: "sss/1 ✓", initialMaxData: 0, initialMaxStreamData: max,
@@ -254,7 +256,7 @@ import Testing
 
     // MARK: Other frames' limits
 
-    @Test(arguments: [UInt64(0x0b), 0x0f, 0x24, 0x2f, 0x31, 0x43, 0x51, 0x3fff, VarInt.maxValue])
+    @Test(arguments: [UInt64(0x0b), 0x0f, 0x24, 0x2f, 0x31, 0x44, 0x51, 0x3fff, VarInt.maxValue])
     func unknownFrameTypeIsAnError(type: UInt64) {
         let payload = build { $0.writeVarInt(0x01); $0.writeVarInt(type); $0.writeVarInt(0x01) }
         withBytes(payload) { raw in

@@ -148,14 +148,14 @@ import Testing
         let packet = build { writer in
             withBytes(prompt) { #expect(VersionNegotiationPacket.write(answering: $0, versions: ProtocolVersion.supported, into: &writer)) }
         }
-        #expect(packet == [0x00, 0x56, 1, 2, 3, 4, 0, 0, 0, 0, 1, 0x02])
+        #expect(packet == [0x00, 0x56, 1, 2, 3, 4, 0, 0, 0, 0, 1, 0x03])
         withBytes(packet) { raw in
             guard case .success(.versionNegotiation(let parsed)) = PacketHeader.parse(raw) else {
                 Issue.record("not version negotiation"); return
             }
             #expect(parsed.echo == 0x0102_0304_0000_0000)
-            #expect(parsed.lists(.v2))
-            #expect(!parsed.lists(.v1), "version 1 is retired")
+            #expect(parsed.lists(.v3))
+            #expect(!parsed.lists(.v1) && !parsed.lists(.v2), "versions 1 and 2 are retired")
         }
         withBytes(Self.versionNegotiation() + [1]) { #expect(PacketHeader.parse($0).failure == .malformed) }
         var badMarker = Self.versionNegotiation()
@@ -165,7 +165,7 @@ import Testing
 
     // MARK: Drops
 
-    @Test(arguments: [UInt8(0x01), 0x03, 0x10, 0x56, 0xff])
+    @Test(arguments: [UInt8(0x01), 0x02, 0x04, 0x10, 0x56, 0xff])
     func unknownVersionIsReportedWhateverTheLength(version: UInt8) {
         withBytes([version]) { #expect(PacketHeader.parse($0).failure == .unknownVersion(version)) }
         var packet = Self.data()

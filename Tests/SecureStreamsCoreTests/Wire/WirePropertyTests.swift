@@ -245,6 +245,7 @@ struct FrameGenerator {
         case .newConnectionID:
             return .newConnectionID(NewConnectionIDFrame(sequenceNumber: random.varInt(),
                                                          connectionID: ConnectionID(using: &random)))
+        case .retireConnectionID: return .retireConnectionID(sequenceNumber: random.varInt())
         case .handshake:
             var parameters = TransportParameters(service: text(), applicationProtocol: text())
             if random.bool() { parameters.initialMaxData = random.varInt() }
