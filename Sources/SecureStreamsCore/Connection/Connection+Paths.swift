@@ -8,7 +8,7 @@ extension Connection {
         switch kind {
         case .padding, .pathChallenge, .pathResponse, .newConnectionID, .retireConnectionID: true
         case .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked, .streamDataBlocked,
-             .maxStreams, .stream, .streamOpen, .priority, .datagram, .listen, .close, .handshake:
+             .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .close, .handshake:
             false
         }
     }
@@ -137,7 +137,7 @@ extension Connection {
         case .retireConnectionID(let sequence):
             try cids.receiveRetirement(sequence)
         case .padding, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked,
-             .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram, .listen, .close,
+             .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .close,
              .pathChallenge, .pathResponse, .handshake:
             return
         }

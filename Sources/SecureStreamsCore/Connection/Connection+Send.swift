@@ -179,7 +179,7 @@ extension Connection {
                 case .newConnectionID(let issued): log.append(.newConnectionID(sequence: issued.sequenceNumber))
                 case .retireConnectionID(let sequence): log.append(.retireConnectionID(sequence: sequence))
                 case .padding, .ping, .ack, .resetStream, .stopSending, .maxData, .maxStreamData, .dataBlocked,
-                     .streamDataBlocked, .maxStreams, .stream, .streamOpen, .priority, .datagram, .listen, .close,
+                     .streamDataBlocked, .maxStreams, .streamsBlocked, .stream, .streamOpen, .priority, .datagram, .listen, .close,
                      .pathChallenge, .pathResponse, .handshake:
                     break
                 }
