@@ -14,7 +14,9 @@ struct SendingState {
     }
 
     struct Sender {
+        /// Messages not yet moved into the stream: `queue[queueHead...]`.
         var queue: [Pending] = []
+        var queueHead = 0
         /// A task is moving this channel's queue into its stream.
         var pumping = false
         var stream: Stream?
@@ -43,9 +45,11 @@ struct SendingState {
         let dropped = withSender(key) { sender -> (Int, [SendTicket]) in
             if sender.failure == nil { sender.failure = failure }
             sender.pumping = false
-            let bytes = sender.queue.reduce(0) { $0 + $1.message.count }
-            let tickets = sender.queue.map(\.ticket) + sender.unacknowledged.map(\.ticket)
+            let waiting = sender.queue[sender.queueHead...]
+            let bytes = waiting.reduce(0) { $0 + $1.message.count }
+            let tickets = waiting.map(\.ticket) + sender.unacknowledged.map(\.ticket)
             sender.queue = []
+            sender.queueHead = 0
             sender.unacknowledged = []
             return (bytes, tickets)
         }
@@ -59,6 +63,35 @@ struct SendingState {
         var tickets: [SendTicket] = []
         for key in senders.keys.sorted() { tickets += fail(key, failure) }
         return tickets
+    }
+}
+
+extension SendingState.Sender {
+    /// The most message bytes moved into a stream in one loop step (at
+    /// least one message): small enough that tickets become `sent` as the
+    /// stream's send buffer takes them, not only when a whole backlog fits,
+    /// and that one channel's step does not hold the loop long; large enough
+    /// to fill some forty packets per step.
+    static let maxStepBytes = 64 * 1024
+
+    /// Takes the next step's messages off the queue, in order.
+    mutating func takeStep() -> [SendingState.Pending] {
+        var end = queueHead
+        var bytes = 0
+        while end < queue.count, end == queueHead || bytes + queue[end].message.count <= Self.maxStepBytes {
+            bytes += queue[end].message.count
+            end += 1
+        }
+        let step = Array(queue[queueHead..<end])
+        queueHead = end
+        if queueHead == queue.count {
+            queue.removeAll(keepingCapacity: true)
+            queueHead = 0
+        } else if queueHead >= 4096, queueHead * 2 >= queue.count {
+            queue.removeFirst(queueHead)
+            queueHead = 0
+        }
+        return step
     }
 }
 
@@ -95,15 +128,17 @@ extension MessageChannels {
     }
 
     /// Moves channel `key`'s queue into its stream (opened on first use),
-    /// one step per batch, until the queue is empty.
+    /// a step of at most ``SendingState/Sender/maxStepBytes`` at a time,
+    /// until the queue is empty.
     private func pump(_ key: UInt32) async {
+        // The delay gathers what other tasks send meanwhile; a backlog
+        // already gathered flows on without it.
+        if options.sendDelay > .zero { try? await Task.sleep(for: options.sendDelay) }
         guard let stream = await openedStream(key) else { return }
         while true {
-            if options.sendDelay > .zero { try? await Task.sleep(for: options.sendDelay) }
             let (batch, needsHeader) = sending.withLock { state -> ([SendingState.Pending], Bool) in
                 let taken = state.withSender(key) { sender -> ([SendingState.Pending], Bool) in
-                    let batch = sender.queue
-                    sender.queue = []
+                    let batch = sender.takeStep()
                     if batch.isEmpty { sender.pumping = false }
                     let needsHeader = !batch.isEmpty && !sender.headerWritten
                     if needsHeader { sender.headerWritten = true }
