@@ -32,6 +32,25 @@ import Testing
         #expect(try OpenSSHKey.decodePrivateKey(text).endpointID == identity.endpointID)
     }
 
+    /// OpenSSH itself reads the key we create (skipped where `ssh-keygen` is missing).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen")))
+    func sshKeygenReadsTheCreatedKey() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let identity = try HostIdentity(sshDirectory: directory.path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/ssh-keygen")
+        process.arguments = ["-y", "-f", directory.file("id_ed25519")]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let line = String(decoding: data, as: UTF8.self)
+        #expect(try OpenSSHKey.decodePublicKey(line) == identity.endpointID)
+    }
+
     @Test func anExistingKeyTooOpenIsRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
