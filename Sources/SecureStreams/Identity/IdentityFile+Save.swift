@@ -24,13 +24,19 @@ extension IdentityFile {
     /// - Throws: ``IdentityFileError/alreadyExists(path:)`` when `path`
     ///   exists and `overwrite` is false; a system-call error otherwise.
     public static func save(_ identity: HostIdentity, path: String, overwrite: Bool = false) throws(IdentityFileError) {
+        var contents = Array(KeyFile.encode(identity).utf8)
+        defer { contents.withUnsafeMutableBytes { secureZero($0) } }
+        try place(contents, path: path, overwrite: overwrite)
+    }
+
+    /// Writes `contents` to `path` as ``save(_:path:overwrite:)`` describes
+    /// (mode 0600, atomic, never replacing unless `overwrite`).
+    static func place(_ contents: [UInt8], path: String, overwrite: Bool) throws(IdentityFileError) {
         let (directory, name) = try splitPath(path)
         try createDirectories(directory)
         var status = stat()
         if !overwrite && lstat(path, &status) == 0 { throw .alreadyExists(path: path) }
 
-        var contents = Array(KeyFile.encode(identity).utf8)
-        defer { contents.withUnsafeMutableBytes { secureZero($0) } }
         let temporaryPath = try writeTemporaryFile(contents, directory: directory, name: name)
         var isPlaced = false
         defer { if !isPlaced { unlink(temporaryPath) } }

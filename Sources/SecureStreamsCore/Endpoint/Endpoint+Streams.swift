@@ -73,6 +73,14 @@ extension Endpoint {
         return c.streams.isFinishedReading(stream)
     }
 
+    /// How far the peer acknowledged our sending half: every byte of the
+    /// stream below the returned offset reached the peer. `nil` when the
+    /// stream or the connection is gone. The message channels of the async
+    /// API resolve "acknowledged" tickets with it (docs/CHANNELS.md).
+    public func acknowledgedOffset(of stream: StreamID, on connection: ConnectionHandle) -> UInt64? {
+        established(connection)?.streams.entry(stream)?.send.ackedOffset
+    }
+
     /// Abandons our sending half: unsent data is dropped, the peer is told `code`.
     public mutating func reset(_ stream: StreamID, on connection: ConnectionHandle, code: ErrorCode) throws(CommandError) {
         try withStreams(connection) { (c) throws(StreamCommandError) in try c.streams.reset(stream, code: code) }

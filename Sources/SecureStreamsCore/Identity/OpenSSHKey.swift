@@ -109,6 +109,41 @@ public enum OpenSSHKey {
         return comment.isEmpty ? line : line + " " + comment
     }
 
+    /// The unencrypted OpenSSH private key file of `identity` (what
+    /// `ssh-keygen -t ed25519 -N ""` writes), armoured, ending in a newline.
+    /// The two check numbers are drawn from `random`.
+    public static func encodePrivateKey(
+        _ identity: HostIdentity, comment: String = "", using random: inout some RandomSource
+    ) -> String {
+        let pk = identity.endpointID.publicKey.bytes.bytes
+        var publicBlob: [UInt8] = []
+        appendString(Array(ed25519KeyType.utf8), to: &publicBlob)
+        appendString(pk, to: &publicBlob)
+        let check = UInt32(truncatingIfNeeded: random.next())
+        var section: [UInt8] = []
+        for _ in 0..<2 { section.append(contentsOf: [24, 16, 8, 0].map { UInt8(truncatingIfNeeded: check >> $0) }) }
+        appendString(Array(ed25519KeyType.utf8), to: &section)
+        appendString(pk, to: &section)
+        appendString(identity.signingKey.seed.unprotectedBytes + pk, to: &section)
+        appendString(Array(comment.utf8), to: &section)
+        var pad: UInt8 = 1
+        while section.count % blockSize != 0 { section.append(pad); pad += 1 }
+        var binary = magic
+        for text in ["none", "none", ""] { appendString(Array(text.utf8), to: &binary) }
+        binary.append(contentsOf: [0, 0, 0, 1])
+        appendString(publicBlob, to: &binary)
+        appendString(section, to: &binary)
+        let body = Array(Base64.encode(binary))
+        var text = privateKeyBeginLine + "\n"
+        // OpenSSH wraps the base64 at 70 columns.
+        for start in stride(from: 0, to: body.count, by: 70) {
+            text += String(body[start..<min(start + 70, body.count)]) + "\n"
+        }
+        for index in section.indices { section[index] = 0 }
+        for index in binary.indices { binary[index] = 0 }
+        return text + privateKeyEndLine + "\n"
+    }
+
     // MARK: - Private
 
     /// `"openssh-key-v1"` and its terminating NUL.

@@ -272,7 +272,7 @@ extension StreamsTests {
             #expect(table.nextStreamChunk(maxBytes: 1000) == nil)
             let frames = table.drainControl()
             #expect(frames == [.resetStream(id, Self.code, finalSize: 1000)])
-            #expect(throws: StreamCommandError.sendingReset(id, Self.code)) { try table.write(id, [1]) }
+            #expect(throws: StreamCommandError.stoppedByPeer(id, Self.code)) { try table.write(id, [1]) }
             // Lost: sent again; acknowledged: the sending half is over.
             table.onControlFrameLost(frames[0])
             #expect(table.drainControl() == frames)
