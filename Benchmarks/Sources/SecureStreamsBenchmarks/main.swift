@@ -107,7 +107,7 @@ var harness = Harness(settings: settings)
 if runScale {
     let scaleSettings = ScaleBenchmark.Settings(
         connections: scaleConnections, bytesPerRound: isQuick ? 2 << 20 : 16 << 20,
-        rounds: isQuick ? 3 : 7, clock: settings.clock, negotiations: isQuick ? 10_000 : 200_000)
+        rounds: roundsOverride ?? (isQuick ? 3 : 7), clock: settings.clock, negotiations: isQuick ? 10_000 : 200_000)
     let result = ScaleBenchmark.run(scaleSettings)
     print(ScaleBenchmark.table(result, settings: scaleSettings))
     printError("done in \(fixed(Double(monotonicNanoseconds() - started) / 1e9, 1)) s")

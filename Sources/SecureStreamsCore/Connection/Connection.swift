@@ -71,9 +71,11 @@ struct Connection {
     var log = SentPacketLog()
     /// Reused between calls to hold the frames of released packets.
     var releasedFrames: [SentFrame] = []
-    /// Room for 8 packets of each kind at first (64 was 4 KiB per
-    /// connection); an ACK or timeout with more grows it once, for good.
-    var recoveryEvents = RecoveryEvents(capacity: 8)
+    /// Filled and emptied within one ACK or timeout. Empty: the endpoint lends
+    /// its own while it handles one (``RecoveryScratch``; room for 64 packets
+    /// of each kind in every connection was 4 KiB); a connection driven alone
+    /// grows its own once.
+    var recoveryEvents = RecoveryEvents(capacity: 0)
     var nextPacketNumber = PacketNumber(0)
 
     // Paths (PathManager.swift, Connection+Paths.swift).

@@ -48,10 +48,11 @@ struct SentPacketLog {
 
     /// First sizes of the rings, which then double as the traffic needs:
     /// small, because every connection pays them and an idle one uses a few
-    /// entries (a 256-frame ring was 8 KiB per connection); a busy one
-    /// grows to its window once.
-    static let initialRecords = 8
-    static let initialFrames = 16
+    /// entries (a keep-alive PING and an ACK or two in flight; a 256-frame
+    /// ring was 8 KiB per connection, 16 frames 512 B); a busy one grows to
+    /// its window once.
+    static let initialRecords = 4
+    static let initialFrames = 4
 
     /// Both rings start empty: the first packet recorded grows them.
     init() {}

@@ -18,7 +18,9 @@ extension Endpoint {
             let index = Int(slot)
             guard slots[index].connection != nil else { continue }
             schedulingCounters.connectionsTimedOut += 1
+            swapRecoveryScratch(index)
             slots[index].connection!.handleTimeout(events: &events, now: now)
+            swapRecoveryScratch(index)
             touched(index)
         }
         swap(&due, &dueSlots)

@@ -63,6 +63,8 @@ public struct Endpoint {
     var timers = TimerHeap()
     /// Reused by `handleTimeout` to hold the slots that are due.
     var dueSlots: [UInt32] = []
+    /// Lent to the connection an ACK or a timeout is handled on (Endpoint+Slot.swift).
+    var recoveryScratch = RecoveryScratch()
     /// Initiating connections by the top 48 bits of their CID: what a Version
     /// Negotiation packet's echo names (§3.5). Lookup only: never iterated.
     var initiatingByCIDPrefix: [UInt64: UInt32] = [:]
@@ -76,8 +78,10 @@ public struct Endpoint {
     private var scratch: [UInt8] = []
 
     struct Slot {
+        /// The connection, boxed; read and written as `connection` (Endpoint+Slot.swift).
+        /// First, so a slot is 16 bytes (8 + 4 + 1), not 24.
+        var storage = ConnectionStorage()
         var generation: UInt32 = 0
-        var connection: Connection?
         /// In `initiatingByCIDPrefix`.
         var isIndexedForNegotiation = false
     }
@@ -345,7 +349,9 @@ public struct Endpoint {
             touched(index)
         case .data(let data):
             guard let index = lookup(data.destination) else { return }
+            swapRecoveryScratch(index)
             slots[index].connection!.handleData(datagram, from: address, to: local, events: &events, random: &random, now: now)
+            swapRecoveryScratch(index)
             forgetInitiationIfConfirmed(index)
             touched(index)
         case .versionNegotiation(let negotiation):

@@ -20,10 +20,19 @@
 ///    window or pre-empt them.
 ///
 /// Both are O(1): `check` reads one word; `commit` clears at most the whole
-/// bitmap (64 words) when the window slides, however far it jumps. The bitmap
-/// is one array of 64 `UInt64` allocated when the window is created; neither
-/// call allocates (the storage is uniquely owned unless the caller copies the
-/// window, which the connection does not).
+/// bitmap (64 words) when the window slides, however far it jumps.
+///
+/// ## Storage
+///
+/// While the numbers committed are one run without a gap (`runStart` through
+/// `largest`: in order, nothing lost, as on an idle connection), that run is
+/// the whole state and there is no bitmap. The first gap or out-of-order
+/// number allocates the bitmap (64 `UInt64`, 512 bytes) and writes the run
+/// into it, so the verdicts are the same either way. When the window fills
+/// without a gap again (checked when it slides onto a word boundary, 64
+/// words read every 64 numbers at most) the bitmap is freed. The storage is
+/// uniquely owned unless the caller copies the window, which the connection
+/// does not, so the calls allocate only at such a switch.
 struct ReplayWindow: Sendable {
     /// What ``check(_:)`` says about a packet number.
     enum Verdict: Sendable, Equatable {
@@ -45,12 +54,16 @@ struct ReplayWindow: Sendable {
 
     /// The highest packet number committed; `nil` before the first.
     private(set) var largest: PacketNumber?
-    /// `size` bits; bit `pn % size` is set when `pn` (inside the window) was committed.
-    private var words: ContiguousArray<UInt64>
+    /// Empty while the committed numbers are the run `runStart…largest`; else
+    /// `size` bits, bit `pn % size` set when `pn` (inside the window) was committed.
+    private var words: ContiguousArray<UInt64> = []
+    /// With no bitmap: the first number of the run that ends at `largest`.
+    private var runStart: UInt64 = 0
 
-    init() {
-        words = ContiguousArray(repeating: 0, count: Self.wordCount)
-    }
+    init() {}
+
+    /// Whether the bitmap is allocated (a gap or a reordering in the window).
+    var hasBitmap: Bool { !words.isEmpty }
 
     /// Says whether `pn` may be accepted, without changing anything.
     func check(_ pn: PacketNumber) -> Verdict {
@@ -58,6 +71,7 @@ struct ReplayWindow: Sendable {
         let n = pn.rawValue
         if n > largest.rawValue { return .fresh }
         if largest.rawValue - n >= Self.size { return .tooOld }
+        if words.isEmpty { return n >= runStart ? .duplicate : .fresh }
         let (word, mask) = Self.position(of: n)
         return words[word] & mask != 0 ? .duplicate : .fresh
     }
@@ -70,24 +84,60 @@ struct ReplayWindow: Sendable {
     mutating func commit(_ pn: PacketNumber) {
         assert(check(pn) == .fresh, "ReplayWindow.commit of a packet number check() refused")
         let n = pn.rawValue
-        if let largest {
-            if n > largest.rawValue {
-                // The numbers between the old and the new largest were never
-                // seen; their bits still describe numbers `size` lower, which
-                // just left the window.
-                clear(from: largest.rawValue &+ 1, through: n)
+        guard let largest else {
+            largest = pn
+            runStart = n
+            return
+        }
+        if words.isEmpty {
+            if n == largest.rawValue &+ 1 {
                 self.largest = pn
-            } else if largest.rawValue - n >= Self.size {
                 return
             }
-        } else {
-            largest = pn
+            allocateBitmap(through: largest.rawValue)
+        }
+        if n > largest.rawValue {
+            // The numbers between the old and the new largest were never
+            // seen; their bits still describe numbers `size` lower, which
+            // just left the window.
+            clear(from: largest.rawValue &+ 1, through: n)
+            self.largest = pn
+        } else if largest.rawValue - n >= Self.size {
+            return
         }
         let (word, mask) = Self.position(of: n)
         words[word] |= mask
+        if n > largest.rawValue, n % Self.wordBits == Self.wordBits - 1 { freeBitmapIfFull() }
     }
 
     // MARK: - Private
+
+    /// Leaves the run representation: a bitmap with the run `runStart…last`
+    /// (the part inside the window) set.
+    private mutating func allocateBitmap(through last: UInt64) {
+        words = ContiguousArray(repeating: 0, count: Self.wordCount)
+        let first = last - Swift.min(last - runStart, Self.size - 1)
+        var n = first
+        while n <= last {
+            if n % Self.wordBits == 0, last - n >= Self.wordBits - 1 {
+                words[Int(n % Self.size / Self.wordBits)] = ~0
+                n += Self.wordBits
+            } else {
+                let (word, mask) = Self.position(of: n)
+                words[word] |= mask
+                n += 1
+            }
+        }
+    }
+
+    /// Back to the run representation when every number in the window was
+    /// committed (the gaps are behind it).
+    private mutating func freeBitmapIfFull() {
+        guard let largest, largest.rawValue >= Self.size - 1,
+              words.allSatisfy({ $0 == ~0 }) else { return }
+        runStart = largest.rawValue - (Self.size - 1)
+        words = []
+    }
 
     /// Clears the bits of `first…last` (the window's new numbers). At most the
     /// whole bitmap, at most 65 word operations.

@@ -73,7 +73,8 @@ struct AckTracker: Sendable {
         precondition(maxRanges > 0, "need at least one range")
         self.maxAckDelay = maxAckDelay
         self.maxRanges = maxRanges
-        ranges.reserveCapacity(maxRanges + 1)
+        // No room reserved: an idle connection holds one or two ranges, and
+        // the array grows (at most to `maxRanges + 1`) and keeps its storage.
     }
 
     /// Whether there is anything to acknowledge.

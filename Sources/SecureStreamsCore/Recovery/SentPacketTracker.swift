@@ -55,8 +55,11 @@ struct SentPacketTracker: Sendable {
     /// PTOs of 2 probes each (RFC 9002 §6.2.4), after which the idle timeout
     /// has long closed a connection whose peer acknowledges nothing.
     static let reservedSlots = 16
-    /// The ring's starting size: enough for a handshake and a small window.
-    static let initialSlots = 64
+    /// The ring's starting size: enough for an idle connection's keep-alives
+    /// (64 bytes; 64 slots were 1 KiB per connection); a larger window
+    /// doubles it on demand, and it is kept once grown (no allocation per
+    /// packet after).
+    static let initialSlots = 4
 
     /// The cap on the window, a power of two.
     let maxTracked: Int
@@ -87,6 +90,9 @@ struct SentPacketTracker: Sendable {
 
     /// Packet numbers in the window (finished ones included).
     var count: Int { Int(next - base) }
+
+    /// Slots the ring holds now (it starts at ``initialSlots`` and doubles).
+    var capacity: Int { slots.count }
 
     /// Whether a new ack-eliciting packet may be sent (see the type's
     /// discussion): false when only the reserved slots are left.

@@ -129,6 +129,76 @@ extension ProtectionTests {
             #expect(window.check(PacketNumber(max - 4096)) == .tooOld)
         }
 
+        /// An in-order run keeps no bitmap; the first gap allocates it with
+        /// the same verdicts, and a window full again frees it.
+        @Test func aRunWithoutGapsKeepsNoBitmap() {
+            let short = window(committing: [100, 101, 102])
+            #expect(!short.hasBitmap)
+            #expect(short.check(PacketNumber(99)) == .fresh)
+            #expect(short.check(PacketNumber(101)) == .duplicate)
+            var window = window(committing: Array(100..<5_000))
+            #expect(!window.hasBitmap)
+            #expect(window.check(PacketNumber(4_999 - Self.size)) == .tooOld)
+            #expect(window.check(PacketNumber(4_999 - Self.size + 1)) == .duplicate)
+            #expect(window.check(PacketNumber(4_999)) == .duplicate)
+            window.commit(PacketNumber(5_001))  // 5,000 is lost
+            #expect(window.hasBitmap)
+            #expect(window.check(PacketNumber(5_000)) == .fresh)
+            #expect(window.check(PacketNumber(4_998)) == .duplicate)
+            #expect(window.check(PacketNumber(5_001 - Self.size + 1)) == .duplicate)
+            #expect(window.check(PacketNumber(5_001 - Self.size)) == .tooOld)
+            var n: UInt64 = 5_002
+            while n < 5_000 + Self.size { window.commit(PacketNumber(n)); n += 1 }
+            #expect(window.hasBitmap, "5,000 is still inside the window")
+            while n < 5_000 + Self.size + 64 { window.commit(PacketNumber(n)); n += 1 }
+            #expect(!window.hasBitmap, "the gap left the window")
+            #expect(window.check(PacketNumber(n - 1)) == .duplicate)
+            #expect(window.check(PacketNumber(n)) == .fresh)
+            #expect(window.check(PacketNumber(n - Self.size)) == .duplicate)
+            #expect(window.check(PacketNumber(n - 1 - Self.size)) == .tooOld)
+        }
+
+        /// Mostly in-order runs with now and then a lost or late number, so
+        /// the window switches between its run and its bitmap, against a
+        /// `Set` model.
+        @Test(arguments: ProtectionTests.seeds)
+        func runsAndGapsMatchAReferenceModel(seed: UInt64) {
+            var random = SeededRandom(seed: seed).fork(label: "replay-window-runs")
+            var window = ReplayWindow()
+            var seen = Set<UInt64>()
+            var largest: UInt64?
+            var switches = 0
+            var hadBitmap = false
+            for step in 0..<100_000 {
+                let base = largest.map { $0 + 1 } ?? 1_000
+                let n: UInt64
+                switch random.next() % 10_000 {
+                case 0: n = base + 1 + random.next() % 3  // a loss
+                case 1: n = base - 1 - min(base - 1, random.next() % 8)  // late, or a replay
+                case 2: n = base - 1 - min(base - 1, random.next() % (2 * Self.size))
+                default: n = base
+                }
+                let expected: Verdict
+                if let largest, n <= largest {
+                    expected = largest - n >= Self.size ? .tooOld : (seen.contains(n) ? .duplicate : .fresh)
+                } else {
+                    expected = .fresh
+                }
+                let verdict = window.check(PacketNumber(n))
+                guard verdict == expected else {
+                    Issue.record("\(TestSeeds.replay(seed, filter: "ReplayWindow")): step \(step), n \(n): got \(verdict), model says \(expected)")
+                    return
+                }
+                if verdict == .fresh {
+                    window.commit(PacketNumber(n))
+                    seen.insert(n)
+                    largest = Swift.max(largest ?? n, n)
+                }
+                if window.hasBitmap != hadBitmap { switches += 1; hadBitmap = window.hasBitmap }
+            }
+            #expect(switches >= 4, "\(TestSeeds.replay(seed, filter: "ReplayWindow")): the run tests no switch")
+        }
+
         /// A seeded op sequence against a `Set` model (STYLE.md §9). Numbers
         /// move forward in steps, jumps, and reach back inside, at and beyond
         /// the window's edge; some checked numbers are "forged" and not committed.
