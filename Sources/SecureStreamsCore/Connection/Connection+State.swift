@@ -51,6 +51,9 @@ extension Connection {
         var macs: HandshakeMACs?
         var cookie: Cookie?
         var cookieExpiry: Timestamp?
+        /// When a Cookie last made us resend the Initiation (at most once per
+        /// retransmission interval, §4.2).
+        var lastCookieResend: Timestamp?
     }
 
     /// The packet protection of a connection, behind one reference: a switch
