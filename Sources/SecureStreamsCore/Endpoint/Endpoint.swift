@@ -55,14 +55,7 @@ public struct Endpoint {
     var stateless = BoundedQueue<(PeerAddress, [UInt8])>(capacity: 64)
     private let ownMACs: HandshakeMACs
     var cookies: CookieGenerator
-    /// When the cookie secret must be replaced, while one has been used since
-    /// the last rotation: a deadline of its own in ``nextDeadline()`` (§4.2).
-    var cookieRotationDeadline: Timestamp?
-    /// A cookie was minted or checked under the current secret.
-    var isCookieSecretUsed = false
     private var load: LoadGauge
-    /// Address-proven Initiations per source prefix under load (§4.5).
-    private var prefixLimiter = SourcePrefixLimiter()
     /// Peers known (from an earlier handshake) to have hardware AES (§5.4).
     /// Lookup only. A peer is forgotten when a handshake to it times out
     /// (the next attempt falls back to ChaChaPoly); the whole set is, when it
@@ -86,6 +79,13 @@ public struct Endpoint {
     private let connectionConfiguration: ConnectionConfiguration
     /// Holds a read-only datagram while it is decrypted in place.
     private var scratch: [UInt8] = []
+    /// When the cookie secret must be replaced, while one has been used since
+    /// the last rotation: a deadline of its own in ``nextDeadline()`` (§4.2).
+    var cookieRotationDeadline: Timestamp?
+    /// A cookie was minted or checked under the current secret.
+    var isCookieSecretUsed = false
+    /// Address-proven Initiations per source prefix under load (§4.5).
+    private var prefixLimiter: SourcePrefixLimiter
 
     struct Slot {
         var generation: UInt32 = 0
@@ -117,6 +117,7 @@ public struct Endpoint {
         load = LoadGauge(configuration: .init(handshakeRateLimit: configuration.handshakeRateLimit,
                                               maxPendingHandshakes: configuration.maxPendingHandshakes), now: now)
         lastNow = now
+        prefixLimiter = SourcePrefixLimiter()
         replayGuard = InitiationGuard(origin: configuration.wallClockOrigin,
                                       peerCapacity: max(1, configuration.maxRememberedInitiators))
         var streams = StreamConfiguration()
