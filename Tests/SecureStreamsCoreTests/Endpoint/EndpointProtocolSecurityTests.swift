@@ -285,3 +285,20 @@ import Testing
         #expect(third[2] == 0x01, "after the timeout the initiator still offers suite \(third[2])")
     }
 }
+
+/// The fuzz targets reach the new checks: forged Cookie packets at an
+/// initiator (from the server's address and a stranger's), and a cookie
+/// holder's burst at a loaded responder. Their preconditions are the checks.
+@Suite struct SecurityFuzzSeedTests {
+    @Test func theForgedCookieAndCookieHolderSeedsReachTheirChecks() {
+        let forged = FuzzResponse.seeds().filter { $0.name.hasPrefix("forged-cookies") }
+        #expect(forged.count == 2)
+        for seed in forged { seed.bytes.withUnsafeBytes { FuzzResponse.run($0) } }
+        let holders = FuzzInitiation.seeds().filter { $0.name.hasSuffix("cookie-holder") }
+        #expect(holders.count == 2)
+        for seed in holders {
+            let outcome = seed.bytes.withUnsafeBytes { FuzzInitiation.run($0) }
+            #expect(outcome.retriedWithCookie, "\(seed.name) never proved a cookie")
+        }
+    }
+}
