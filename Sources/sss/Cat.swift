@@ -55,7 +55,7 @@ struct Listen: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging()
         let peers = try trust.trust(knownHostsPath: common.knownHostsPath, exposes: "read what this command's input holds")
-        let host = try common.makeHost(bindingTo: try listen.address())
+        let host = try common.makeHost(bindingTo: try listen.address(), answersXX: !listen.ikOnly)
         let listener = try await host.listen(service: service, protocols: [proto], trust: peers)
         logRefusals(of: listener)
         try listen.announce(host)

@@ -88,12 +88,15 @@ struct CommonOptions: ParsableArguments {
     }
 
     /// A host on the chosen driver, bound to `address`.
+    /// - Parameter answersXX: false makes the host answer only peers that
+    ///   know its EID (Noise IK; docs/PROTOCOL.md §4.6).
     func makeHost(bindingTo address: PeerAddress = .any(), handshakeTimeout: Duration? = nil,
-                  idleTimeout: Duration? = nil) throws -> SSHost {
+                  idleTimeout: Duration? = nil, answersXX: Bool = true) throws -> SSHost {
         let identity = try loadIdentity()
         let configuration = HostConfiguration(knownHostsPath: knownHostsPath) { endpoint in
             if let handshakeTimeout { endpoint.handshakeTimeout = handshakeTimeout }
             if let idleTimeout { endpoint.idleTimeout = idleTimeout }
+            endpoint.answersXX = answersXX
         }
         return try SSHost(identity: identity, driver: makeDriverFactory(driver), bindingTo: address,
                           configuration: configuration)
@@ -112,6 +115,12 @@ struct ListenOptions: ParsableArguments {
     @Option(name: .customLong("ready-file"), help: ArgumentHelp(
         "Once listening, write EID@HOST:PORT to this file (for scripts and tests).", valueName: "path"))
     var readyFile: String?
+
+    @Flag(name: .customLong("ik-only"), help: """
+        Answer only peers that give this host's EID (Noise IK): a sender with the address alone \
+        (trust on first use) gets no answer, and neither the EID nor the offered services leak to scanners.
+        """)
+    var ikOnly = false
 
     func validate() throws {
         try checkRange(port, 0...65_535, option: "--port")

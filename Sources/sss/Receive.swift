@@ -57,7 +57,7 @@ struct Receive: AsyncParsableCommand {
         if stale > 0 { printError("removed \(stale) partial file\(stale == 1 ? "" : "s") left by a receiver that stopped") }
 
         let peers = try trust.trust(knownHostsPath: common.knownHostsPath, exposes: "write files into \(escaped(dir))")
-        let host = try common.makeHost(bindingTo: try listen.address())
+        let host = try common.makeHost(bindingTo: try listen.address(), answersXX: !listen.ikOnly)
         let listener = try await host.listen(service: service, protocols: [proto], trust: peers)
         logRefusals(of: listener)
         try listen.announce(host, what: "receiving")

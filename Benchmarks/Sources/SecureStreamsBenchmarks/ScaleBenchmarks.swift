@@ -53,6 +53,7 @@ enum ScaleBenchmark {
         configuration.maxConnections = connections + 16
         configuration.handshakeRateLimit = UInt64(connections) * 1_000
         configuration.maxPendingHandshakes = connections + 16
+        configuration.maxHalfOpenHandshakes = connections + 16
         configuration.keepAliveInterval = .seconds(10)
     }
 

@@ -30,6 +30,9 @@ public enum FuzzInitiation {
     /// Bit 5 replays the datagram ten minutes later, from a stranger's address,
     /// once every recent ephemeral key is forgotten: an IK Initiation the
     /// responder accepted before must not be accepted again (§4.4).
+    /// Bit 6, with bit 3: after the cookie, 40 more Initiations with fresh
+    /// ephemeral keys and valid `mac2` from the same address (a cookie
+    /// holder): its prefix's share is kept, no more (§4.5).
     /// What one input did: whether a cookie was proven in a retry, and the
     /// connections the responder held beyond its fixture's afterwards (before
     /// the final timeout), so tests can check the seeds reach their paths.
@@ -78,6 +81,7 @@ public enum FuzzInitiation {
             precondition(endpoint.connectionCount <= baseline + 1)
             if stale { precondition(endpoint.connectionCount == baseline, "a stale cookie was accepted") }
             outcome.retriedWithCookie = true
+            if mode & 64 != 0 { holdCookie(cookieReply, template: datagram, to: &endpoint, from: source, now: now) }
         }
         outcome.connectionsAdded = endpoint.connectionCount - baseline
         if mode & 32 != 0 {
@@ -91,6 +95,23 @@ public enum FuzzInitiation {
         while buffer.withUnsafeMutableBytes({ endpoint.pollTransmit(now: now, into: $0) }) != nil {}
         while endpoint.pollEvent() != nil {}
         return outcome
+    }
+
+    /// A cookie holder's burst: 40 variants of `template` with fresh ephemeral
+    /// keys under the cookie of `cookiePacket`; at most 20 (the per-prefix
+    /// share) plus the first retry may be held.
+    static func holdCookie(_ cookiePacket: [UInt8], template: [UInt8], to endpoint: inout Endpoint,
+                           from source: PeerAddress, now: Timestamp) {
+        let before = endpoint.connectionCount
+        for index in 0..<40 {
+            let ephemeral = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ index &* 13 &+ 1) }
+            guard let variant = cookiePacket.withUnsafeBytes({
+                FuzzEntryPoints.cookieHolderVariant(of: template, cookiePacket: $0, ephemeral: ephemeral,
+                                                    responder: FuzzFixtures.serverIdentity.endpointID)
+            }) else { return }
+            _ = deliver(variant, to: &endpoint, from: source, now: now)
+        }
+        precondition(endpoint.connectionCount - before <= 20, "a cookie holder got past its prefix's share")
     }
 
     /// Hands `datagram` to `endpoint` and returns what it sends back, checking
@@ -188,6 +209,7 @@ public enum FuzzInitiation {
             seeds.append(("framed-\(label)-stranger", [0x05] + framed))
             seeds.append(("loaded-raw-\(label)", [0x08] + initiation))
             seeds.append(("loaded-raw-\(label)-stale", [0x18] + initiation))
+            seeds.append(("loaded-raw-\(label)-cookie-holder", [0x48] + initiation))
             seeds.append(("loaded-framed-\(label)-twice", [0x0B] + framed))
             seeds.append(("raw-\(label)-late-replay", [0x20] + initiation))
         }

@@ -16,6 +16,9 @@ extension Connection {
 
     enum DropKind {
         case malformed, authenticationFailed
+        /// An XX Initiation for a (service, protocol) nobody listens for:
+        /// dropped before any DH, unanswered, so XX enumerates nothing (§4.6).
+        case notListening
         /// An IK Initiation whose timestamp is not newer than its sender's
         /// last, or (a sender not remembered) outside the freshness window (§4.4).
         case replayed
@@ -67,10 +70,15 @@ extension Connection {
     }
 
     /// A Cookie packet answered our Initiation: store the cookie and resend
-    /// the Initiation at once, now proving our address (§4.2).
-    mutating func handleCookie(_ datagram: UnsafeRawBufferPointer, now: Timestamp) -> Bool {
+    /// the Initiation, now proving our address (§4.2). A Cookie counts only
+    /// from the address the Initiation went to, and triggers at most one
+    /// resend per current retransmission interval: anyone who saw the
+    /// Initiation can seal a Cookie for it (the key is public), and must not
+    /// be able to make us send at its pace. A later one still replaces the
+    /// cookie, which goes out with the next scheduled resend.
+    mutating func handleCookie(_ datagram: UnsafeRawBufferPointer, from address: PeerAddress, now: Timestamp) -> Bool {
         guard case .handshaking(var handshaking) = state, handshaking.role == .initiating,
-              let macs = handshaking.macs
+              let macs = handshaking.macs, address == path.address
         else { return false }
         let mac1 = handshaking.retransmit.datagram.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
         guard let cookie = CookieSealing.open(datagram, initiationMAC1: mac1, macs: macs) else { return false }
@@ -79,7 +87,10 @@ extension Connection {
         handshaking.cookie = cookie
         handshaking.cookieExpiry = now + Cookie.lifetime
         handshaking.retransmit.datagram.withUnsafeMutableBytes { HandshakeMACs.writeMAC2(cookie: cookie, into: $0) }
-        handshaking.retransmit.deadline = now
+        if handshaking.lastCookieResend.map({ now >= $0 + handshaking.retransmit.interval }) ?? true {
+            handshaking.lastCookieResend = now
+            handshaking.retransmit.deadline = now
+        }
         state = .handshaking(handshaking)
         return true
     }
@@ -130,7 +141,7 @@ extension Connection {
             return
         }
         remoteCID = handshakeFrame.connectionID
-        peer = peerID
+        peer = peer ?? peerID  // the EID asked for, in the form asked for (§5.7)
         peerParameters = PeerLimits(handshakeFrame.parameters)
         // The path stays where the Initiation went until the handshake is
         // confirmed: a Response from elsewhere moves nothing (§7.2), and the
@@ -190,7 +201,9 @@ extension Connection {
         } catch {
             return .dropped(.authenticationFailed)
         }
+        // The HANDSHAKE frame names the same CID as the header (§6.15).
         guard let frames = try? decodeHandshakePayload(payload), let request = frames.handshake,
+              request.connectionID == initiation.senderCID,
               let service = request.parameters.service, let proto = request.parameters.applicationProtocol
         else { return .dropped(.malformed) }
         // Under IK the initiator's static key is known now: its identity must match.
@@ -209,6 +222,9 @@ extension Connection {
 
         let replyPayload: [UInt8]
         let listening = isListening(service, proto)
+        // XX has done no DH yet (message 1 is an ephemeral key in the clear):
+        // a refusal would cost three and reveal our key and what we serve.
+        guard listening || handshake.remoteStatic != nil else { return .dropped(.notListening) }
         if listening {
             var parameters = configuration.local
             parameters.identity = identity.signingKey.publicKey

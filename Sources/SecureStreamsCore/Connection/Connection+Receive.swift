@@ -152,7 +152,9 @@ extension Connection {
         swap(&frames, &releasedFrames)
         congestion.apply(recoveryEvents, now: now, rtt: loss.rtt)
         pacer.update(congestionWindow: congestion.congestionWindow, smoothedRTT: loss.rtt.smoothedRTT, now: now)
-        let retention = loss.probeTimeout * 3
+        // 3 × the PTO without its backoff (§5.3): under loss the backed-off
+        // PTO doubles per probe, and an old key is for reordering, not loss.
+        let retention = loss.rtt.pto(maxAckDelay: loss.maxAckDelay) * 3
         _ = withProtection { $0.previousKeyRetention = retention }
     }
 

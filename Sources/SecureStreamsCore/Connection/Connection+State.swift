@@ -77,6 +77,9 @@ extension Connection {
         /// The versions of a version-negotiation answer that really excluded
         /// ours; reported only at the deadline (§3.5).
         var versionMismatch: [UInt8]?
+        /// When a Cookie last made us resend the Initiation (at most once per
+        /// retransmission interval, §4.2).
+        var lastCookieResend: Timestamp?
     }
 
     /// The packet protection of a connection, behind one reference: a switch

@@ -9,6 +9,12 @@ extension Endpoint {
     public mutating func handleTimeout(now: Timestamp) {
         advance(to: now)
         cookies.rotateIfDue(now: now, using: &random)
+        if let rotation = cookieRotationDeadline, now >= rotation {
+            // The replaced secret stays acceptable one more interval: one more
+            // deadline erases it, unless a newer secret was used meanwhile.
+            cookieRotationDeadline = isCookieSecretUsed ? cookies.nextRotation : nil
+            isCookieSecretUsed = false
+        }
         var due: [UInt32] = []
         swap(&due, &dueSlots)
         due.removeAll(keepingCapacity: true)
@@ -62,7 +68,17 @@ extension Endpoint {
     /// The earliest instant the endpoint wants ``handleTimeout(now:)``. O(1).
     public func nextDeadline() -> Timestamp? {
         if !stateless.isEmpty { return lastNow }
-        return timers.earliest
+        guard let rotation = cookieRotationDeadline else { return timers.earliest }
+        return min(rotation, timers.earliest ?? rotation)
+    }
+
+    /// Before a cookie is minted or checked: replaces a secret that is due
+    /// (whatever timers fired or not) and arms the rotation deadline, so the
+    /// secret keeps rotating while cookies are in use (§4.2).
+    mutating func rotateCookieSecretIfDue(now: Timestamp) {
+        cookies.rotateIfDue(now: now, using: &random)
+        cookieRotationDeadline = cookies.nextRotation
+        isCookieSecretUsed = true
     }
 
     // MARK: - Internal

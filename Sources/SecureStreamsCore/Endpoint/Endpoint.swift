@@ -45,7 +45,8 @@ public struct Endpoint {
     /// Local CID → slot. Lookup only: never iterated.
     private var byCID: [ConnectionID: UInt32] = [:]
     /// Ephemeral key of an unconfirmed responder connection's Initiation →
-    /// slot, to answer a repeated Initiation with the same Response.
+    /// slot, to answer a repeated Initiation with the same Response (a repeat
+    /// is the same Initiation: its `mac1` is compared too, §4.4).
     private var byInitiation: [Bytes32: UInt32] = [:]
     /// Replay defences and this endpoint's wall clock (§4.4): Endpoint+Initiation.swift.
     var replayGuard: InitiationGuard
@@ -55,7 +56,11 @@ public struct Endpoint {
     private let ownMACs: HandshakeMACs
     var cookies: CookieGenerator
     private var load: LoadGauge
-    /// Peers known (from an earlier handshake) to have hardware AES (§5.4). Lookup only.
+    /// Peers known (from an earlier handshake) to have hardware AES (§5.4).
+    /// Lookup only. A peer is forgotten when a handshake to it times out
+    /// (the next attempt falls back to ChaChaPoly); the whole set is, when it
+    /// reaches 4,096 peers (a cache, not a registry: forgetting costs only
+    /// the faster cipher until the next handshake with that peer).
     private var peersWithAES: Set<EndpointID> = []
     /// Connections that may have something to send (see ``ReadySet``).
     var ready = ReadySet()
@@ -76,6 +81,13 @@ public struct Endpoint {
     private let connectionConfiguration: ConnectionConfiguration
     /// Holds a read-only datagram while it is decrypted in place.
     private var scratch: [UInt8] = []
+    /// When the cookie secret must be replaced, while one has been used since
+    /// the last rotation: a deadline of its own in ``nextDeadline()`` (§4.2).
+    var cookieRotationDeadline: Timestamp?
+    /// A cookie was minted or checked under the current secret.
+    var isCookieSecretUsed = false
+    /// Address-proven Initiations per source prefix under load (§4.5).
+    private var prefixLimiter: SourcePrefixLimiter
 
     struct Slot {
         /// The connection, boxed; read and written as `connection` (Endpoint+Slot.swift).
@@ -84,6 +96,9 @@ public struct Endpoint {
         var generation: UInt32 = 0
         /// In `initiatingByCIDPrefix`.
         var isIndexedForNegotiation = false
+        /// The `mac1` of the Initiation an unconfirmed responder connection
+        /// answered: with the ephemeral key, what names a repeat of it.
+        var initiationMAC1: Bytes16?
     }
 
     private struct Listener: Equatable {
@@ -106,6 +121,7 @@ public struct Endpoint {
         load = LoadGauge(configuration: .init(handshakeRateLimit: configuration.handshakeRateLimit,
                                               maxPendingHandshakes: configuration.maxPendingHandshakes), now: now)
         lastNow = now
+        prefixLimiter = SourcePrefixLimiter()
         replayGuard = InitiationGuard(origin: configuration.wallClockOrigin,
                                       peerCapacity: max(1, configuration.maxRememberedInitiators))
         var streams = StreamConfiguration()
@@ -152,7 +168,7 @@ public struct Endpoint {
          "initiationTimestamps": replayGuard.timestamps.count,
          "listeners": listeners.count, "events": events.count, "eventOrder": events.orderCount,
          "stateless": stateless.count,
-         "peersWithAES": peersWithAES.count]
+         "peersWithAES": peersWithAES.count, "sourcePrefixes": prefixLimiter.count]
     }
 
     // MARK: - Listening and connecting
@@ -332,7 +348,8 @@ public struct Endpoint {
             slots[index].connection!.handleResponse(response.noiseMessage, from: address, identity: identity,
                                                     events: &events, random: &random, now: now)
             if let connection = slots[index].connection, connection.isEstablished,
-               connection.peerParameters.hasHardwareAES, let peer = connection.peer, peersWithAES.count < 4_096 {
+               connection.peerParameters.hasHardwareAES, let peer = connection.peer {
+                if peersWithAES.count >= 4_096 { peersWithAES.removeAll() }
                 peersWithAES.insert(peer)
             }
             touched(index)
@@ -343,7 +360,7 @@ public struct Endpoint {
             touched(index)
         case .cookie(let cookie):
             guard let index = lookup(cookie.destination) else { return }
-            if !slots[index].connection!.handleCookie(UnsafeRawBufferPointer(datagram), now: now) {
+            if !slots[index].connection!.handleCookie(UnsafeRawBufferPointer(datagram), from: address, now: now) {
                 statistics.drops.authenticationFailed += 1
             }
             touched(index)
@@ -362,6 +379,11 @@ public struct Endpoint {
     private mutating func handleInitiation(_ initiation: InitiationPacket, datagram: UnsafeRawBufferPointer,
                                            from address: PeerAddress, to local: PeerAddress?, now: Timestamp) {
         let noise = initiation.suite.noiseProtocol
+        // An IK-only responder never answers XX: nothing to learn here, not even our key (§4.6).
+        guard noise.pattern.base == .IK || configuration.answersXX else {
+            statistics.drops.refused += 1
+            return
+        }
         guard noise.cipher.isHardwareAccelerated else {
             statistics.drops.unsupportedSuite += 1
             return
@@ -373,7 +395,14 @@ public struct Endpoint {
             return
         }
         let ephemeral = Bytes32(UnsafeRawBufferPointer(rebasing: initiation.noiseMessage[0..<32]))!
+        let mac1 = HandshakeMACs.mac1Field(of: datagram)
         if let index = byInitiation[ephemeral], slots[Int(index)].connection != nil {
+            // The same ephemeral key with other bytes is no repeat: an attacker's
+            // variant of a half-open handshake, refused without an answer (§4.4).
+            guard slots[Int(index)].initiationMAC1 == mac1 else {
+                statistics.drops.replayed += 1
+                return
+            }
             answerRepeatedInitiation(at: Int(index), count: datagram.count, from: address, now: now)
             return
         }
@@ -385,6 +414,7 @@ public struct Endpoint {
         let addressBytes = address.canonicalBytes
         let underLoad = load.assessInitiation(now: now, pendingHandshakes: byInitiation.count) == .underLoad
         if underLoad || configuration.alwaysRequireCookie {
+            rotateCookieSecretIfDue(now: now)
             let proven = addressBytes.withUnsafeBytes { cookies.verifyMAC2(datagram, address: $0, now: now) }
             if !proven {
                 var reply = [UInt8](repeating: 0, count: CookiePacket.packetCount)
@@ -400,7 +430,11 @@ public struct Endpoint {
                 return
             }
         }
-        guard hasRoomForConnection else {
+        // A cookie lifts the load limit, not these (§4.5): its prefix's share
+        // under load, and the cap on half-open handshakes.
+        guard !underLoad || prefixLimiter.admit(address, now: now),
+              byInitiation.count < configuration.maxHalfOpenHandshakes, hasRoomForConnection
+        else {
             statistics.drops.refused += 1
             return
         }
@@ -418,12 +452,14 @@ public struct Endpoint {
             connection.adoptHandshakeLocalAddress(local)
             install(connection, at: index)
             byInitiation[ephemeral] = UInt32(index)
+            slots[index].initiationMAC1 = mac1
             replayGuard.accepted(ephemeral, now: now)
             statistics.handshakesAccepted += 1
         case .refused(let response):
             _ = stateless.append((address, response))
         case .dropped(let kind):
             switch kind {
+            case .notListening: statistics.drops.refused += 1
             case .malformed: statistics.drops.malformed += 1
             case .authenticationFailed: statistics.drops.authenticationFailed += 1
             case .replayed: statistics.drops.replayed += 1
@@ -497,6 +533,7 @@ public struct Endpoint {
 
     private mutating func releaseSlot(_ index: Int) {
         slots[index].connection = nil
+        slots[index].initiationMAC1 = nil
         slots[index].generation &+= 1
         freeSlots.append(UInt32(index))
     }
@@ -514,6 +551,9 @@ public struct Endpoint {
     /// Frees a connection that has finished draining.
     mutating func reap(_ index: Int) {
         guard let connection = slots[index].connection, connection.isDrained else { return }
+        if connection.side == .initiator, connection.closeReason?.kind == .handshakeTimeout, let peer = connection.peer {
+            peersWithAES.remove(peer)  // perhaps it no longer has AES: ChaChaPoly next time (§5.4)
+        }
         byCID.removeValue(forKey: connection.localCID)
         for issued in connection.cids.issued { byCID.removeValue(forKey: issued.cid) }
         for cid in connection.cids.retiredByPeer { byCID.removeValue(forKey: cid) }
@@ -528,6 +568,7 @@ public struct Endpoint {
               let key = connection.initiationKey else { return }
         byInitiation.removeValue(forKey: key)
         slots[index].connection!.initiationKey = nil
+        slots[index].initiationMAC1 = nil
     }
 
     /// Routes fresh spare CIDs to the connection in `index` and stops

@@ -68,6 +68,21 @@ public struct EndpointConfiguration: Sendable {
     /// (docs/CORE.md, "Events and readiness"). 65,536 notices are a few MB.
     public var maxQueuedEvents: Int = 65_536
 
+    /// Half-open (unconfirmed) responder handshakes beyond which further
+    /// Initiations are dropped, cookie or not (PROTOCOL.md §4.5). Default
+    /// 2,048, twice `maxPendingHandshakes`: cookies are demanded from 1,024
+    /// on, and proven initiators get as many again before the hard stop, so
+    /// that a cookie holder cannot fill the connection table with handshakes
+    /// it never finishes.
+    public var maxHalfOpenHandshakes: Int = 2_048
+    /// Answers Noise XX Initiations, which reach a host by address alone and
+    /// learn its EID from the answer (trust on first use). Set it to false on
+    /// a host whose peers always know its EID: it then answers IK only, so a
+    /// scanner that knows only its address learns nothing, neither its key
+    /// nor its services (PROTOCOL.md §4.6). Default true: the async API's
+    /// `connect(at:)` and `sss send ADDRESS` reach hosts this way.
+    public var answersXX: Bool = true
+
     public init(identity: HostIdentity) {
         self.identity = identity
     }

@@ -107,6 +107,57 @@ public enum FuzzEntryPoints {
         return true
     }
 
+    /// A Cookie packet forged for `initiation` by someone who saw it (§4.2:
+    /// the sealing key is public): `cookie` (16 bytes, zero-padded) sealed
+    /// under the key for `responder` (or the XX key, per byte 2) with the
+    /// Initiation's `mac1`, so it opens at the initiator. Empty when
+    /// `initiation` is shorter than the Initiation header or names no suite.
+    public static func forgeCookiePacket(
+        answering initiation: UnsafeRawBufferPointer, cookie: [UInt8], responder: EndpointID
+    ) -> [UInt8] {
+        guard initiation.count >= InitiationLayout.headerCount,
+              let suite = Suite(rawValue: initiation[InitiationLayout.suiteOffset]),
+              let cid = ConnectionID(UnsafeRawBufferPointer(
+                rebasing: initiation[InitiationLayout.senderCIDOffset..<(InitiationLayout.senderCIDOffset + 8)]))
+        else { return [] }
+        let macs = suite.noiseProtocol.pattern.base == .IK
+            ? HandshakeMACs(responderStaticKey: responder.noiseStaticKey)
+            : HandshakeMACs.xx
+        let bytes = Bytes16((cookie + [UInt8](repeating: 0, count: 16)).prefix(16))!
+        var random = SeededRandom(seed: 0)
+        var packet = [UInt8](repeating: 0, count: CookiePacketLayout.count)
+        _ = packet.withUnsafeMutableBytes {
+            CookieSealing.seal(cookie: Cookie(bytes), initiatorCID: cid,
+                               initiationMAC1: HandshakeMACs.mac1Field(of: initiation),
+                               macs: macs, using: &random, into: $0)
+        }
+        return packet
+    }
+
+    /// What a host holding its cookie makes at the cost of a hash (§4.5):
+    /// `initiation` with another ephemeral key, `mac1` redone and `mac2` under
+    /// the cookie `cookiePacket` sealed for the original. `nil` when the
+    /// packet does not open for `initiation` or `initiation` is too short.
+    public static func cookieHolderVariant(
+        of initiation: [UInt8], cookiePacket: UnsafeRawBufferPointer, ephemeral: [UInt8], responder: EndpointID
+    ) -> [UInt8]? {
+        let start = InitiationLayout.headerCount
+        guard initiation.count >= start + 32, ephemeral.count == 32,
+              let suite = Suite(rawValue: initiation[InitiationLayout.suiteOffset]) else { return nil }
+        let macs = suite.noiseProtocol.pattern.base == .IK
+            ? HandshakeMACs(responderStaticKey: responder.noiseStaticKey)
+            : HandshakeMACs.xx
+        let mac1 = initiation.withUnsafeBytes { HandshakeMACs.mac1Field(of: $0) }
+        guard let cookie = CookieSealing.open(cookiePacket, initiationMAC1: mac1, macs: macs) else { return nil }
+        var variant = initiation
+        variant.replaceSubrange(start..<(start + 32), with: ephemeral)
+        variant.withUnsafeMutableBytes {
+            macs.writeMAC1(into: $0)
+            HandshakeMACs.writeMAC2(cookie: cookie, into: $0)
+        }
+        return variant
+    }
+
     /// Byte 0 of every packet this build writes and accepts (the protocol version).
     public static var protocolVersion: UInt8 { ProtocolVersion.current.rawValue }
 

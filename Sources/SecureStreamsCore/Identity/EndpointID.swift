@@ -24,7 +24,16 @@
 ///
 /// Every `EndpointID` holds a public key that converts to X25519 (on the
 /// curve, in the prime-order subgroup, not of small order), so
-/// ``noiseStaticKey`` never fails. Equality and hashing use the Ed25519 key.
+/// ``noiseStaticKey`` never fails.
+///
+/// ## One EID per key
+///
+/// Equality and hashing use ``noiseStaticKey``, the key the handshake
+/// authenticates, not the Ed25519 bytes: the Ed25519 keys `A` and `−A`
+/// (the same point with the sign bit flipped) convert to the same X25519 key,
+/// so one host could otherwise present two EIDs and slip past a deny-list or
+/// a per-peer limit. Their text forms differ; as values they are one EID
+/// (PROTOCOL.md §5.7).
 public struct EndpointID: Hashable, Sendable {
     /// The host's Ed25519 public key.
     public let publicKey: Ed25519.PublicKey
@@ -111,12 +120,13 @@ public struct EndpointID: Hashable, Sendable {
 }
 
 extension EndpointID {
+    /// Same host: same Noise static key (see "One EID per key").
     public static func == (lhs: EndpointID, rhs: EndpointID) -> Bool {
-        lhs.publicKey == rhs.publicKey
+        lhs.noiseStaticKey == rhs.noiseStaticKey
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(publicKey)
+        hasher.combine(noiseStaticKey)
     }
 }
 

@@ -209,13 +209,19 @@ struct PacketProtection: Sendable {
     ///
     /// - Returns: the packet number and plaintext range, a drop reason, or a
     ///   protocol violation to close the connection with.
+    /// A packet that fails authentication and brings the failures to the
+    /// integrity limit closes the connection with `AEAD_LIMIT_REACHED` (§5.6).
     mutating func open(_ buffer: UnsafeMutableRawBufferPointer, count: Int, now: Timestamp) -> OpenOutcome {
         // The packet number is unmasked first (§5.5); a packet too short to
         // carry a sample is the opener's to drop.
         if count >= DataPacketLayout.overhead, count <= buffer.count {
             receiveHeaderProtection.apply(to: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<count]))
         }
-        return opener.open(buffer, count: count, now: now, previousKeyRetention: previousKeyRetention)
+        let outcome = opener.open(buffer, count: count, now: now, previousKeyRetention: previousKeyRetention)
+        if case .dropped(.authenticationFailed) = outcome, hasReachedIntegrityLimit {
+            return .closeConnection(PeerError(.aeadLimitReached, "packets failing authentication reached the integrity limit"))
+        }
+        return outcome
     }
 
     /// The phase of the peer's current key.
@@ -228,7 +234,9 @@ struct PacketProtection: Sendable {
     var authenticationFailureCount: UInt64 { opener.authenticationFailureCount }
     /// True once forged packets reached the cipher's integrity limit
     /// (RFC 9001 §6.6); the connection should close.
-    var hasReachedIntegrityLimit: Bool { opener.authenticationFailureCount >= algorithm.integrityLimit }
+    var hasReachedIntegrityLimit: Bool {
+        opener.authenticationFailureCount >= (configuration.integrityLimitOverride ?? algorithm.integrityLimit)
+    }
     /// True while the previous receive key is kept.
     var hasPreviousReceiveKey: Bool { opener.hasPreviousKey }
 

@@ -23,6 +23,10 @@ public struct ProtectionConfiguration: Sendable, Equatable {
     /// (§8: `333 + 4 × 166.5 + 25` ms ≈ 1 s).
     public var initialPreviousKeyRetention: Duration
 
+    /// Replaces the cipher's integrity limit (``AEADAlgorithm/integrityLimit``)
+    /// when set: what tests use to reach the limit without 2^36 forgeries.
+    var integrityLimitOverride: UInt64?
+
     public init(
         keyUpdatePackets: UInt64 = 1 << 22,
         keyUpdateInterval: Duration = .seconds(120),

@@ -66,6 +66,9 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public static let protocolViolation = ErrorCode(0x8)
     public static let idleTimeout = ErrorCode(0x9)
     public static let keyUpdateError = ErrorCode(0xa)
+    /// Too many packets failed authentication under this connection's keys
+    /// (the AEAD integrity limit, PROTOCOL.md §5.6).
+    public static let aeadLimitReached = ErrorCode(0xb)
     /// Codes from here on belong to the application.
     public static let firstApplicationCode: UInt64 = 0x100
 
@@ -82,6 +85,7 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
         case 0x8: "PROTOCOL_VIOLATION"
         case 0x9: "IDLE_TIMEOUT"
         case 0xa: "KEY_UPDATE_ERROR"
+        case 0xb: "AEAD_LIMIT_REACHED"
         default: rawValue >= Self.firstApplicationCode ? "APPLICATION(\(rawValue))" : "UNKNOWN(\(rawValue))"
         }
     }

@@ -22,6 +22,7 @@ import Testing
         guard side == .responder else { return }
         configuration.handshakeRateLimit = 1_000_000
         configuration.maxPendingHandshakes = 4_096
+        configuration.maxHalfOpenHandshakes = 4_096
     }
 
     /// A new initiator (its own identity from `seed`) with `count` IK
