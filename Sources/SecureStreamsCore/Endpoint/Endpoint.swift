@@ -551,7 +551,7 @@ public struct Endpoint {
     /// Frees a connection that has finished draining.
     mutating func reap(_ index: Int) {
         guard let connection = slots[index].connection, connection.isDrained else { return }
-        if connection.side == .initiator, connection.closeReason?.kind == .handshakeTimeout, let peer = connection.peer {
+        if connection.side == .initiator, case .handshakeTimeout = connection.closeReason?.kind, let peer = connection.peer {
             peersWithAES.remove(peer)  // perhaps it no longer has AES: ChaChaPoly next time (§5.4)
         }
         byCID.removeValue(forKey: connection.localCID)
