@@ -190,6 +190,9 @@ final class Runner {
             if hosts[index].clientIndex != nil {
                 hosts[index].runClient(invariants: &invariants, chunk: &chunk, now: now)
                 if hosts[index].roundDone { finishRound(index) }
+                // Counted when the workload is done: the connection may end
+                // (idle timeout) and be forgotten before the run does.
+                if hosts[index].isDone { count(index) }
             } else {
                 hosts[index].runServer(clientSpecs: clientSpecs, invariants: &invariants, chunk: &chunk)
             }

@@ -46,8 +46,17 @@ public struct Endpoint {
     private var byCID: [ConnectionID: UInt32] = [:]
     /// Ephemeral key of an unconfirmed responder connection's Initiation →
     /// slot, to answer a repeated Initiation with the same Response (a repeat
-    /// is the same Initiation: its `mac1` is compared too, §4.4).
-    private var byInitiation: [Bytes32: UInt32] = [:]
+    /// is the same Initiation: its `mac1` is compared too, §4.4). Kept here,
+    /// not in the slot, so only half-open handshakes pay for the `mac1`.
+    private var byInitiation: [Bytes32: HalfOpen] = [:]
+
+    /// An unconfirmed responder connection, as a repeated Initiation finds it.
+    private struct HalfOpen {
+        var index: UInt32
+        /// The `mac1` of the Initiation it answered: with the ephemeral key,
+        /// what names a repeat of it.
+        var mac1: Bytes16
+    }
     /// Replay defences and this endpoint's wall clock (§4.4): Endpoint+Initiation.swift.
     var replayGuard: InitiationGuard
     private var listeners: [Listener] = []
@@ -96,9 +105,6 @@ public struct Endpoint {
         var generation: UInt32 = 0
         /// In `initiatingByCIDPrefix`.
         var isIndexedForNegotiation = false
-        /// The `mac1` of the Initiation an unconfirmed responder connection
-        /// answered: with the ephemeral key, what names a repeat of it.
-        var initiationMAC1: Bytes16?
     }
 
     private struct Listener: Equatable {
@@ -396,14 +402,14 @@ public struct Endpoint {
         }
         let ephemeral = Bytes32(UnsafeRawBufferPointer(rebasing: initiation.noiseMessage[0..<32]))!
         let mac1 = HandshakeMACs.mac1Field(of: datagram)
-        if let index = byInitiation[ephemeral], slots[Int(index)].connection != nil {
+        if let halfOpen = byInitiation[ephemeral], slots[Int(halfOpen.index)].connection != nil {
             // The same ephemeral key with other bytes is no repeat: an attacker's
             // variant of a half-open handshake, refused without an answer (§4.4).
-            guard slots[Int(index)].initiationMAC1 == mac1 else {
+            guard halfOpen.mac1 == mac1 else {
                 statistics.drops.replayed += 1
                 return
             }
-            answerRepeatedInitiation(at: Int(index), count: datagram.count, from: address, now: now)
+            answerRepeatedInitiation(at: Int(halfOpen.index), count: datagram.count, from: address, now: now)
             return
         }
         if replayGuard.isRecent(ephemeral, now: now) {
@@ -451,8 +457,7 @@ public struct Endpoint {
             connection.handle = handle
             connection.adoptHandshakeLocalAddress(local)
             install(connection, at: index)
-            byInitiation[ephemeral] = UInt32(index)
-            slots[index].initiationMAC1 = mac1
+            byInitiation[ephemeral] = HalfOpen(index: UInt32(index), mac1: mac1)
             replayGuard.accepted(ephemeral, now: now)
             statistics.handshakesAccepted += 1
         case .refused(let response):
@@ -533,7 +538,6 @@ public struct Endpoint {
 
     private mutating func releaseSlot(_ index: Int) {
         slots[index].connection = nil
-        slots[index].initiationMAC1 = nil
         slots[index].generation &+= 1
         freeSlots.append(UInt32(index))
     }
@@ -568,7 +572,6 @@ public struct Endpoint {
               let key = connection.initiationKey else { return }
         byInitiation.removeValue(forKey: key)
         slots[index].connection!.initiationKey = nil
-        slots[index].initiationMAC1 = nil
     }
 
     /// Routes fresh spare CIDs to the connection in `index` and stops

@@ -56,6 +56,14 @@ struct LossDetection: Sendable {
     /// Backoff exponent cap: 2^20 PTOs is days; beyond that the doubling
     /// would only overflow.
     static let maxBackoffExponent = 20
+    /// The longest a backed-off probe timeout grows (never below the
+    /// un-backed-off PTO). RFC 9002 doubles without bound; on a lossy path
+    /// that leaves a connection one or two probes per idle period, and five
+    /// lost round trips in a row (3 % at 30 % loss each way) end it at the
+    /// idle timeout. Capped, a 30 s idle period holds at least 15 probes, at
+    /// the cost of one or two datagrams every 2 s towards a peer that is
+    /// gone (PROTOCOL.md §8). The handshake's resends use the same cap.
+    static let maxProbeInterval: Duration = .seconds(2)
 
     /// The RTT estimate this space samples.
     var rtt: RTTEstimator
@@ -111,12 +119,14 @@ struct LossDetection: Sendable {
 
     /// The current probe timeout including backoff: `pto(maxAckDelay) *
     /// 2^pto_count` (RFC 9002 §6.2.1, "the PTO period ... doubles on each
-    /// consecutive expiry"), saturating.
+    /// consecutive expiry"), saturating, and backed off no further than
+    /// ``maxProbeInterval`` (or the PTO itself, when that is longer).
     var probeTimeout: Duration {
         let base = rtt.pto(maxAckDelay: maxAckDelay).nanosecondsClamped
         let shift = min(ptoCount, Self.maxBackoffExponent)
         let (scaled, overflow) = base.multipliedReportingOverflow(by: Int64(1) << shift)
-        return .nanoseconds(overflow ? .max : scaled)
+        let cap = max(base, Self.maxProbeInterval.nanosecondsClamped)
+        return .nanoseconds(overflow ? cap : min(scaled, cap))
     }
 
     /// The persistent congestion duration (RFC 9002 §7.6.1):

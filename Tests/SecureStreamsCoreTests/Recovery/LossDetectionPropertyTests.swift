@@ -56,9 +56,11 @@ private struct LossModel {
         guard outstanding.contains(where: { sent[$0]!.packet.isAckEliciting }), let last = lastAckElicitingSent else {
             return nil
         }
-        var pto = rtt.pto(maxAckDelay: maxAckDelay)
+        let base = rtt.pto(maxAckDelay: maxAckDelay)
+        var pto = base
         for _ in 0..<min(ptoCount, 20) { pto = pto * 2 }
-        return last + pto
+        // Backed off no further than the cap (or the PTO, when that is longer).
+        return last + min(pto, max(base, LossDetection.maxProbeInterval))
     }
 
     mutating func send(_ packet: SentPacket) {
@@ -231,7 +233,7 @@ private struct LossDetectionRun {
     mutating func blackout() -> Bool {
         for _ in 0..<Int.random(in: 2...6, using: &random) {
             guard send() else { return false }
-            now += .milliseconds(Int64.random(in: 50...900, using: &random))
+            now += .milliseconds(Int64.random(in: 50...1_500, using: &random))
         }
         let newest = detection.nextPacketNumber.rawValue - 1
         guard !model.skipped.contains(newest) else { return true }
