@@ -5,7 +5,8 @@
 #   make test-asan  the test suite built and run with AddressSanitizer (scratch path .build-asan)
 #   make test-tsan  the same with ThreadSanitizer (.build-tsan); SANITIZER_FILTER=REGEX runs only matching tests
 #   make bench   benchmarks (crypto, handshakes, the core), as ratios against ceilings measured in the same run
-#   make sim     every scenario in Simulations/Scenarios over seeds 1..20 (SIM_SEEDS), in the simulator
+#   make sim     every scenario in Simulations/Scenarios over seeds 1..20 (SIM_SEEDS), the interop
+#                classes over 21..100 too (SIM_INTEROP_SEEDS), in the simulator
 #   make sim-bench  the simulator's speed benchmark (100 MB, 100 Mbit/s, 50 ms, 1 % loss), release build
 #   make fuzz    builds the libFuzzer targets in Fuzz/ and runs each FUZZ_SECONDS (60) seconds
 #   make fuzz-smoke  the same, 5 seconds each (CI)
@@ -74,10 +75,16 @@ bench: deps
 	cd Benchmarks && $(SWIFT) run -c release $(SWIFT_FLAGS) SecureStreamsBenchmarks $(BENCH_FLAGS)
 
 SIM_SEEDS ?= 1..20
+# The interop runner's classes (handshakes under loss and corruption, stream limits,
+# sequential requests) also run over the seeds after those, to 100 in all.
+SIM_INTEROP = $(addprefix Simulations/Scenarios/,many-clients-loss-30.json handshake-corruption-30.json \
+              streams-2000-limit-100.json sequential-requests.json)
+SIM_INTEROP_SEEDS ?= 21..100
 SIM_FLAGS ?=
 
 sim: deps
 	$(SWIFT) run $(SWIFT_FLAGS) sss sim run Simulations/Scenarios/*.json --seeds $(SIM_SEEDS) $(SIM_FLAGS)
+	$(SWIFT) run $(SWIFT_FLAGS) sss sim run $(SIM_INTEROP) --seeds $(SIM_INTEROP_SEEDS) $(SIM_FLAGS)
 
 sim-bench: deps
 	$(SWIFT) run -c release $(SWIFT_FLAGS) sss sim run Simulations/Benchmarks/*.json $(SIM_FLAGS)
