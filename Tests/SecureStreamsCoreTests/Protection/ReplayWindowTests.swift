@@ -6,6 +6,15 @@ extension ProtectionTests {
         typealias Verdict = ReplayWindow.Verdict
         static let size = ReplayWindow.size
 
+        /// What a window of `size` must say of `n`, from the numbers committed
+        /// so far (`seen`) and the largest of them: the reference both
+        /// randomized tests check against.
+        static func modelVerdict(of n: UInt64, largest: UInt64?, seen: Set<UInt64>) -> Verdict {
+            guard let largest, n <= largest else { return .fresh }
+            if largest - n >= size { return .tooOld }
+            return seen.contains(n) ? .duplicate : .fresh
+        }
+
         private func window(committing numbers: [UInt64]) -> ReplayWindow {
             var window = ReplayWindow()
             for n in numbers {
@@ -178,12 +187,7 @@ extension ProtectionTests {
                 case 2: n = base - 1 - min(base - 1, random.next() % (2 * Self.size))
                 default: n = base
                 }
-                let expected: Verdict
-                if let largest, n <= largest {
-                    expected = largest - n >= Self.size ? .tooOld : (seen.contains(n) ? .duplicate : .fresh)
-                } else {
-                    expected = .fresh
-                }
+                let expected = Self.modelVerdict(of: n, largest: largest, seen: seen)
                 let verdict = window.check(PacketNumber(n))
                 guard verdict == expected else {
                     Issue.record("\(TestSeeds.replay(seed, filter: "ReplayWindow")): step \(step), n \(n): got \(verdict), model says \(expected)")
@@ -220,12 +224,7 @@ extension ProtectionTests {
                 case 8: n = seen.isEmpty ? base : base - min(base, random.next() % 64)
                 default: n = base - min(base, random.next() % 3 * Self.size)
                 }
-                let expected: Verdict
-                if let largest, n <= largest {
-                    expected = largest - n >= Self.size ? .tooOld : (seen.contains(n) ? .duplicate : .fresh)
-                } else {
-                    expected = .fresh
-                }
+                let expected = Self.modelVerdict(of: n, largest: largest, seen: seen)
                 let verdict = window.check(PacketNumber(n))
                 guard verdict == expected else {
                     Issue.record("SIM_SEED=\(seed): step \(step), n \(n), largest \(largest.map(String.init) ?? "nil"): got \(verdict), model says \(expected). Replay: SIM_SEED=\(seed) swift test --filter Protection")
